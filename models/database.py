@@ -1,0 +1,104 @@
+"""Where the database is, and the one way to connect to it.
+
+The URL is read from ``DATABASE_URL`` in the environment, else from the
+project's ``.env`` file, else it defaults to an SQLite file in the project
+root. ``migrations/env.py``, ``scripts/seed.py`` and the tests all connect
+through :func:`make_engine`, so they can never disagree about the database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = PROJECT_ROOT / ".env"
+# Anchored to the project root, not the working directory, so that
+# `alembic upgrade head` and `python scripts/seed.py` find the same file
+# wherever they are run from.
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "app.db"
+
+
+class ConfigurationError(Exception):
+    """A setting is present but unusable; the message says which and why."""
+
+
+def setting(
+    name: str, default: str | None = None, *, env_file: Path | None = ENV_FILE
+) -> str | None:
+    """Return a setting from the environment, else from ``env_file``, else ``default``.
+
+    A real environment variable always wins, so a deployment can override a
+    developer's ``.env`` without editing it. ``.env`` is read without being
+    loaded into ``os.environ``: reading configuration has no side effects.
+    """
+    value = os.environ.get(name)
+    if value:
+        return value
+    if env_file is not None and env_file.is_file():
+        value = dotenv_values(env_file).get(name)
+        if value:
+            return value
+    return default
+
+
+def database_url(*, env_file: Path | None = ENV_FILE) -> URL:
+    """The configured database URL (see the module docstring for the order)."""
+    raw = setting("DATABASE_URL", env_file=env_file)
+    if raw is None:
+        return URL.create("sqlite", database=str(DEFAULT_SQLITE_PATH))
+    try:
+        return make_url(raw)
+    except ArgumentError:
+        # The raw value may hold a password, so it is not repeated here.
+        raise ConfigurationError(
+            "DATABASE_URL is not a database URL; expected dialect+driver://user:password@host/name"
+        ) from None
+
+
+def display_url(url: URL | Engine | Connection) -> str:
+    """``url`` as text that is safe to print: the password is masked."""
+    if isinstance(url, Connection):
+        url = url.engine
+    if isinstance(url, Engine):
+        url = url.url
+    return url.render_as_string(hide_password=True)
+
+
+def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url``, or for the configured database if none is given."""
+    url = database_url() if url is None else make_url(url)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def make_session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
+    """A session factory bound to ``engine`` (the configured database by default)."""
+    return sessionmaker(bind=engine if engine is not None else make_engine())
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # SQLite leaves foreign keys unenforced unless every connection asks.
+    # Python's sqlite3 module also never emits BEGIN before DDL, so a failed
+    # migration would be left half-applied; handing it autocommit and letting
+    # SQLAlchemy emit BEGIN itself makes DDL transactional, as on PostgreSQL.
+    # (The recipe from SQLAlchemy's SQLite dialect documentation.)
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")

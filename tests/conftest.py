@@ -1,0 +1,81 @@
+"""Fixtures: a migrated scratch database per test session, one transaction per test.
+
+The backend is the one named by ``TEST_DATABASE_URL`` (SQLite when unset).
+``DATABASE_URL`` is pointed at the scratch database for the whole session, so
+code under test and the commands it starts can never reach a developer's
+database or read one from ``.env``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import URL, Engine, make_url, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from models.database import display_url, make_engine
+from models.revisions import alembic_config
+from tests.scratch import backend_name, scratch_database
+
+SERVER_URL = os.environ.get("TEST_DATABASE_URL") or None
+
+
+def pytest_report_header() -> str:
+    if SERVER_URL is None:
+        return "database: sqlite (temporary file; set TEST_DATABASE_URL to use a server)"
+    url = make_url(SERVER_URL)
+    return f"database: {backend_name(url)} ({display_url(url)})"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+    """A scratch database for the session, and DATABASE_URL pointing at it."""
+    with (
+        scratch_database(SERVER_URL, tmp_path_factory.mktemp("db")) as url,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: URL) -> Iterator[Engine]:
+    """An engine on the session's database, migrated to head by Alembic."""
+    engine = make_engine(database_url, poolclass=pool.NullPool)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """An ORM session whose commits stay inside the test's transaction."""
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        yield session
+
+
+@pytest.fixture
+def empty_database_url(database_url: URL, tmp_path: Path) -> Iterator[URL]:
+    """A second, unmigrated database on the same backend, for tests that change the schema.
+
+    (It depends on ``database_url`` so that DATABASE_URL is already patched.)
+    """
+    with scratch_database(SERVER_URL, tmp_path) as url:
+        yield url

@@ -1,0 +1,32 @@
+"""The migrations build the schema the models describe, and can be undone."""
+
+from sqlalchemy import URL, inspect
+
+from models.database import make_engine
+from tests import commands
+
+
+def table_names(url: URL) -> set[str]:
+    engine = make_engine(url)
+    names = set(inspect(engine).get_table_names())
+    engine.dispose()
+    return names
+
+
+def test_upgrade_downgrade_upgrade(empty_database_url: URL) -> None:
+    for step, expected in [
+        ("upgrade", {"users", "alembic_version"}),
+        ("downgrade", {"alembic_version"}),
+        ("upgrade", {"users", "alembic_version"}),
+    ]:
+        target = "head" if step == "upgrade" else "base"
+        result = commands.alembic(step, target, database=empty_database_url)
+        assert result.returncode == 0, result.stderr
+        assert table_names(empty_database_url) == expected
+
+
+def test_alembic_check_finds_no_drift(empty_database_url: URL) -> None:
+    assert commands.alembic("upgrade", "head", database=empty_database_url).returncode == 0
+    result = commands.alembic("check", database=empty_database_url)
+    assert result.returncode == 0, result.stderr
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
