@@ -20,16 +20,21 @@ from sqlalchemy.orm import Session
 
 from models.database import display_url, make_engine
 from models.revisions import alembic_config
-from tests.scratch import backend_name, scratch_database
+from tests.scratch import scratch_database
 
 SERVER_URL = os.environ.get("TEST_DATABASE_URL") or None
 
 
 def pytest_report_header() -> str:
     if SERVER_URL is None:
-        return "database: sqlite (temporary file; set TEST_DATABASE_URL to use a server)"
-    url = make_url(SERVER_URL)
-    return f"database: {backend_name(url)} ({display_url(url)})"
+        return "database: sqlite (a temporary file; set TEST_DATABASE_URL to use a server)"
+    engine = make_engine(SERVER_URL, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        dialect = connection.dialect
+        server = "mariadb" if getattr(dialect, "is_mariadb", False) else dialect.name
+        version = ".".join(str(part) for part in (dialect.server_version_info or ())[:3])
+    engine.dispose()
+    return f"database: {server} {version} at {display_url(make_url(SERVER_URL))}"
 
 
 @pytest.fixture(scope="session")
