@@ -1,8 +1,12 @@
 """Alembic's entry point: runs the revisions in versions/ against the database.
 
 The database is the one configured for the whole project (DATABASE_URL, then
-.env, then the default SQLite file); see models/database.py. Tests hand in
-their own connection through ``config.attributes["connection"]``.
+.env, then the default SQLite file); see models/database.py. A run holds the
+migrator lock, so app instances that all run ``alembic upgrade head`` as they
+start take turns, and its statements give up on table locks after
+MIGRATION_LOCK_TIMEOUT seconds (models/migration_lock.py). Tests may hand in
+their own connection through ``config.attributes["connection"]``; they then
+own its transaction and no lock is taken.
 """
 
 import logging
@@ -12,11 +16,20 @@ from typing import Any
 from alembic import context
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from sqlalchemy import Engine, pool
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from models import Base
-from models.database import database_url, display_url, make_engine
+from models.database import ConfigurationError, database_url, display_url, run_with_connection
+from models.migration_lock import (
+    MigrationLockTimeout,
+    MigrationSettings,
+    apply_timeouts,
+    lock_timeout_message,
+    migration_lock,
+)
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging") is not False:
@@ -71,9 +84,24 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, **COMMON_OPTIONS)
+    context.configure(
+        connection=connection,
+        # Our SQLite engine emits BEGIN itself (models/database.py), which
+        # makes its DDL transactional too.
+        transactional_ddl=True if connection.dialect.name == "sqlite" else None,
+        **COMMON_OPTIONS,
+    )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def run_guarded(connection: Connection, settings: MigrationSettings) -> None:
+    # The lock comes first: its wait is bounded by MIGRATION_LOCK_WAIT, and
+    # only afterwards do the migrations' own statements get the short
+    # MIGRATION_LOCK_TIMEOUT. The current revision is read inside the lock.
+    with migration_lock(connection, settings):
+        apply_timeouts(connection, settings)
+        do_run_migrations(connection)
 
 
 def run_migrations_online() -> None:
@@ -88,17 +116,31 @@ def run_migrations_online() -> None:
             do_run_migrations(connection)
         return
 
-    # A migration run is one short-lived process: it has no use for a pool.
-    engine = make_engine(poolclass=pool.NullPool)
-    logger.info("Database: %s", display_url(engine))
+    settings = MigrationSettings.from_config()
+    logger.info("Database: %s", display_url(database_url()))
     try:
-        with engine.connect() as connection:
-            do_run_migrations(connection)
-    finally:
-        engine.dispose()
+        # A migration run is one short-lived process: it has no use for a pool.
+        run_with_connection(
+            lambda connection: run_guarded(connection, settings), poolclass=pool.NullPool
+        )
+    except MigrationLockTimeout as error:
+        raise CommandError(str(error)) from None
+    except DBAPIError as error:
+        message = lock_timeout_message(error, settings)
+        if message is None:
+            raise
+        if database_url().get_backend_name() in {"mysql", "mariadb"}:
+            message += "; MySQL cannot roll back DDL, so check what the failed revision already did"
+        else:
+            message += "; the database is still at the revision before it"
+        raise CommandError(message) from None
 
 
-if context.is_offline_mode():
-    run_migrations_offline()
-else:
-    run_migrations_online()
+try:
+    if context.is_offline_mode():
+        run_migrations_offline()
+    else:
+        run_migrations_online()
+except ConfigurationError as error:
+    # A mistake in .env or the environment: one line, not a traceback.
+    raise CommandError(str(error)) from None

@@ -8,15 +8,22 @@ through :func:`make_engine`, so they can never disagree about the database.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dotenv import dotenv_values
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = PROJECT_ROOT / ".env"
@@ -72,6 +79,11 @@ def display_url(url: URL | Engine | Connection) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def is_async(url: URL) -> bool:
+    """Whether ``url`` names an asyncio driver (``postgresql+asyncpg``, ``sqlite+aiosqlite``)."""
+    return bool(getattr(url.get_dialect(), "is_async", False))
+
+
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url``, or for the configured database if none is given."""
     url = database_url() if url is None else make_url(url)
@@ -81,9 +93,52 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
-    """A session factory bound to ``engine`` (the configured database by default)."""
-    return sessionmaker(bind=engine if engine is not None else make_engine())
+def make_async_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngine:
+    """:func:`make_engine` for asyncio drivers (needs the ``async`` extra)."""
+    # Imported here: the asyncio extension needs greenlet, which only the
+    # async extra installs.
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = database_url() if url is None else make_url(url)
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine.sync_engine)
+    return engine
+
+
+def run_with_connection(
+    work: Callable[[Connection], T], url: str | URL | None = None, **kwargs: Any
+) -> T:
+    """Call ``work`` with a connection to the database, whichever kind of driver its URL names.
+
+    Many projects configure only an async URL for their web app. Code that is
+    synchronous by nature (migrations, the seed script) still works with one:
+    with an asyncio driver ``work`` runs through ``AsyncConnection.run_sync``,
+    which hands it an ordinary :class:`Connection`.
+    """
+    url = database_url() if url is None else make_url(url)
+    if is_async(url):
+        return asyncio.run(_run_async(work, url, **kwargs))
+    engine = make_engine(url, **kwargs)
+    try:
+        with engine.connect() as connection:
+            return work(connection)
+    finally:
+        engine.dispose()
+
+
+async def _run_async(work: Callable[[Connection], T], url: URL, **kwargs: Any) -> T:
+    engine = make_async_engine(url, **kwargs)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(work)
+    finally:
+        await engine.dispose()
+
+
+def make_session_factory(bind: Engine | Connection | None = None) -> sessionmaker[Session]:
+    """A session factory bound to ``bind`` (the configured database by default)."""
+    return sessionmaker(bind=bind if bind is not None else make_engine())
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -101,4 +156,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # The execution option sqlite_begin="IMMEDIATE" takes the write lock
+        # at BEGIN rather than at the first write; the migrator lock uses it.
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".rstrip())

@@ -16,11 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import insert, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from models import User
-from models.database import ConfigurationError, display_url, make_engine, make_session_factory
+from models.database import (
+    ConfigurationError,
+    display_url,
+    make_session_factory,
+    run_with_connection,
+)
 from models.revisions import is_at_head
 
 SAMPLE_USERS = Path(__file__).resolve().parent / "sample_users.csv"
@@ -68,17 +74,20 @@ def seed_users(session: Session, users: Iterable[dict[str, str | None]]) -> Seed
     return SeedResult(inserted=len(new_users), already_present=len(users) - len(new_users))
 
 
+def seed_connection(connection: Connection, users: list[dict[str, str | None]]) -> SeedResult:
+    """Check that ``connection``'s database is migrated, then seed ``users`` in one transaction."""
+    at_head = is_at_head(connection)
+    connection.rollback()
+    if not at_head:
+        raise NotMigratedError(display_url(connection))
+    with make_session_factory(connection).begin() as session:
+        return seed_users(session, users)
+
+
 def seed(url: str | None = None) -> SeedResult:
     """Seed the sample users into the configured database (or the one at ``url``)."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            if not is_at_head(connection):
-                raise NotMigratedError(display_url(engine))
-        with make_session_factory(engine).begin() as session:
-            return seed_users(session, read_users(SAMPLE_USERS))
-    finally:
-        engine.dispose()
+    users = read_users(SAMPLE_USERS)
+    return run_with_connection(lambda connection: seed_connection(connection, users), url)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -6,6 +6,7 @@ afterwards, so the suite never touches data that was there before it ran.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,11 @@ def backend_name(url: URL) -> str:
     """``sqlite``, ``postgresql`` or ``mysql`` (MariaDB included)."""
     name = url.get_backend_name()
     return "mysql" if name == "mariadb" else name
+
+
+# The server the suite runs against (None: SQLite files), and its backend.
+SERVER_URL = os.environ.get("TEST_DATABASE_URL") or None
+BACKEND = backend_name(make_url(SERVER_URL)) if SERVER_URL else "sqlite"
 
 
 @contextmanager

@@ -8,8 +8,6 @@ copies of migrations/, never in the repository.
 
 from __future__ import annotations
 
-import shutil
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +15,8 @@ import pytest
 from alembic.config import Config
 from sqlalchemy import URL, inspect, make_url
 
-from models.database import PROJECT_ROOT
 from tests import commands
+from tests.histories import MIGRATIONS, add_revision
 from tests.migration_checks import (
     MigrationCheckFailed,
     check_all_reachable,
@@ -32,8 +30,6 @@ from tests.migration_checks import (
     migrate,
     revisions_in_order,
 )
-
-MIGRATIONS = PROJECT_ROOT / "migrations"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -94,44 +90,6 @@ def test_offline_sql_needs_no_database(url: str, expected: str) -> None:
 
 
 # Broken histories: each check catches its mistake -------------------------------
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> Path:
-    """A copy of migrations/ to break; its path is the script_location."""
-    copy = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
-
-
-def add_revision(
-    history: Path, revision: str, down_revision: str | None, upgrade: str, downgrade: str
-) -> None:
-    body = textwrap.dedent(
-        """\
-        import sqlalchemy as sa
-        from alembic import op
-
-        revision = {revision!r}
-        down_revision = {down_revision!r}
-        branch_labels = None
-        depends_on = None
-
-
-        def upgrade() -> None:
-        {upgrade}
-
-
-        def downgrade() -> None:
-        {downgrade}
-        """
-    ).format(
-        revision=revision,
-        down_revision=down_revision,
-        upgrade=textwrap.indent(textwrap.dedent(upgrade).strip(), "    "),
-        downgrade=textwrap.indent(textwrap.dedent(downgrade).strip(), "    "),
-    )
-    (history / "versions" / f"{revision}_test.py").write_text(body)
 
 
 def head_of(config: Config) -> str:

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-import seed
 from sqlalchemy import URL, func, select
 from sqlalchemy.orm import Session
 
+import seed
 from models import Base, User
 from models.database import make_engine
 from tests import commands

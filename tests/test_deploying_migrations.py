@@ -1,0 +1,273 @@
+"""Migrations are safe to run where the app is live: one migrator at a time,
+statements that give up on a busy table instead of blocking it, all or
+nothing on failure, and async URLs. Everything runs `alembic` in subprocesses,
+as a deployment would."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import URL, inspect, text
+
+from models.database import make_engine
+from tests import commands
+from tests.histories import add_revision
+from tests.migration_checks import history_config, revisions_in_order
+from tests.scratch import BACKEND
+
+MIGRATORS = 8
+# Long enough that all migrators started together overlap inside it.
+SLOW_REVISION_SECONDS = 3
+
+
+def ini_of(history: Path) -> Path:
+    return history.parent / "alembic.ini"
+
+
+def head_of(history: Path) -> str:
+    return revisions_in_order(history_config(str(history)))[-1]
+
+
+def database_state(url: URL) -> tuple[list[str], set[str], set[str]]:
+    """(alembic_version rows, table names, users column names)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            tables = set(inspector.get_table_names())
+            versions = (
+                [
+                    row[0]
+                    for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+                ]
+                if "alembic_version" in tables
+                else []
+            )
+            columns = (
+                {column["name"] for column in inspector.get_columns("users")}
+                if "users" in tables
+                else set()
+            )
+    finally:
+        engine.dispose()
+    return versions, tables, columns
+
+
+# One migrator at a time -------------------------------------------------------------
+
+
+def add_slow_revision(history: Path) -> str:
+    revision = "510w00000001"
+    add_revision(
+        history,
+        revision,
+        head_of(history),
+        f"""
+        time.sleep({SLOW_REVISION_SECONDS})
+        op.create_table("concurrency_probe", sa.Column("id", sa.Integer, primary_key=True))
+        op.execute("INSERT INTO concurrency_probe (id) VALUES (1)")
+        """,
+        'op.drop_table("concurrency_probe")',
+    )
+    return revision
+
+
+def upgrade_concurrently(
+    history: Path, url: URL, **settings: str
+) -> tuple[list[subprocess.CompletedProcess[str]], float]:
+    """Start MIGRATORS `alembic upgrade head` processes at once; wait for them all."""
+    start = time.monotonic()
+    processes = [
+        subprocess.Popen(
+            commands.alembic_command("upgrade", "head", ini=ini_of(history)),
+            env=commands.environment(url, **settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(MIGRATORS)
+    ]
+    results = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        results.append(
+            subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        )
+    return results, time.monotonic() - start
+
+
+def probe_rows(url: URL) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if "concurrency_probe" not in inspect(connection).get_table_names():
+                return 0
+            return int(
+                connection.execute(text("SELECT COUNT(*) FROM concurrency_probe")).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_concurrent_upgrades_apply_every_revision_once(
+    history: Path, empty_database_url: URL, attempt: int
+) -> None:
+    """Eight app instances starting at once all succeed; each revision runs exactly once.
+
+    MIGRATION_LOCK_TIMEOUT is shorter than the slow revision, which shows that
+    waiting for the migrator lock is not bounded by it: the others wait their turn.
+    """
+    head = add_slow_revision(history)
+    results, elapsed = upgrade_concurrently(history, empty_database_url, MIGRATION_LOCK_TIMEOUT="1")
+    failures = [result.stderr.strip().splitlines()[-1:] for result in results if result.returncode]
+    assert not failures, f"{len(failures)} of {MIGRATORS} migrators failed: {failures}"
+    versions, _, _ = database_state(empty_database_url)
+    assert versions == [head]
+    assert probe_rows(empty_database_url) == 1
+    assert elapsed >= SLOW_REVISION_SECONDS
+
+
+def test_concurrent_upgrades_collide_without_the_lock(
+    history: Path, empty_database_url: URL
+) -> None:
+    """The same race with MIGRATION_LOCK=off goes wrong: the lock is what prevents it."""
+    head = add_slow_revision(history)
+    results, _ = upgrade_concurrently(history, empty_database_url, MIGRATION_LOCK="off")
+    failed = sum(1 for result in results if result.returncode)
+    versions, _, _ = database_state(empty_database_url)
+    applied_once = probe_rows(empty_database_url) == 1
+    assert failed or versions != [head] or not applied_once, (
+        "every unlocked migrator succeeded and applied each revision once: the race did not happen"
+    )
+
+
+# Fail fast instead of blocking traffic ----------------------------------------------
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
+    history: Path, empty_database_url: URL
+) -> None:
+    initial = head_of(history)
+    add_revision(
+        history,
+        "10c700000001",
+        initial,
+        'op.add_column("users", sa.Column("nickname", sa.String(30), nullable=True))',
+        'op.drop_column("users", "nickname")',
+    )
+    ini = ini_of(history)
+    assert (
+        commands.alembic("upgrade", initial, ini=ini, database=empty_database_url).returncode == 0
+    )
+
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.connect() as blocker:
+            # A long-running transaction that has read the table: ALTER TABLE
+            # must wait for it (PostgreSQL's table lock, MySQL's metadata lock).
+            blocker.execute(text("SELECT COUNT(*) FROM users"))
+            start = time.monotonic()
+            result = commands.alembic(
+                "upgrade", "head", ini=ini, database=empty_database_url, MIGRATION_LOCK_TIMEOUT="2"
+            )
+            elapsed = time.monotonic() - start
+            blocker.rollback()
+    finally:
+        engine.dispose()
+
+    assert result.returncode != 0
+    assert "MIGRATION_LOCK_TIMEOUT" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert 2 <= elapsed < 2 + 15, f"gave up after {elapsed:.1f} s"
+    versions, _, columns = database_state(empty_database_url)
+    assert versions == [initial]
+    assert "nickname" not in columns
+
+    # Once the other transaction is gone, the same migration goes through.
+    retry = commands.alembic("upgrade", "head", ini=ini, database=empty_database_url)
+    assert retry.returncode == 0, retry.stderr
+    assert "nickname" in database_state(empty_database_url)[2]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("MIGRATION_LOCK_TIMEOUT", "soon"),
+        ("MIGRATION_LOCK_WAIT", "-1"),
+        ("MIGRATION_LOCK", "maybe"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_line_and_changes_nothing(
+    empty_database_url: URL, setting: str, value: str
+) -> None:
+    result = commands.alembic("upgrade", "head", database=empty_database_url, **{setting: value})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert setting in result.stderr.strip().splitlines()[-1]
+    assert database_state(empty_database_url)[1] == set()
+
+
+# All or nothing -----------------------------------------------------------------------
+
+HALF_DONE = """
+op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))
+with op.batch_alter_table("users") as batch_op:
+    batch_op.add_column(sa.Column("nickname", sa.String(30), nullable=True))
+op.execute("SELECT no_such_column FROM users")
+"""
+
+
+def fail_half_way(history: Path, url: URL) -> tuple[str, subprocess.CompletedProcess[str]]:
+    initial = head_of(history)
+    add_revision(history, "ha1f00000001", initial, HALF_DONE, 'op.drop_table("half_done")')
+    assert commands.alembic("upgrade", initial, ini=ini_of(history), database=url).returncode == 0
+    return initial, commands.alembic("upgrade", "head", ini=ini_of(history), database=url)
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_migration_that_fails_half_way_leaves_no_trace(
+    history: Path, empty_database_url: URL
+) -> None:
+    initial, result = fail_half_way(history, empty_database_url)
+    assert result.returncode != 0
+    assert "no_such_column" in result.stderr
+    versions, tables, columns = database_state(empty_database_url)
+    assert versions == [initial]
+    assert "half_done" not in tables
+    assert "nickname" not in columns
+
+
+@pytest.mark.backends("mysql")
+def test_on_mysql_a_failed_migration_keeps_its_ddl_but_not_the_revision(
+    history: Path, empty_database_url: URL
+) -> None:
+    """What the README promises for MySQL/MariaDB, which commit each DDL statement at once."""
+    initial, result = fail_half_way(history, empty_database_url)
+    assert result.returncode != 0
+    versions, tables, columns = database_state(empty_database_url)
+    assert versions == [initial], "the failed revision is not recorded as applied"
+    assert "half_done" in tables, "DDL that ran before the failure stays: clean it up by hand"
+    assert "nickname" in columns
+
+
+# Async URLs --------------------------------------------------------------------------
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+@pytest.mark.backends(*ASYNC_DRIVERS)
+def test_async_urls_work_for_migrations_and_seeding(empty_database_url: URL) -> None:
+    url = empty_database_url.set(drivername=ASYNC_DRIVERS[BACKEND])
+    upgrade = commands.alembic("upgrade", "head", database=url)
+    assert upgrade.returncode == 0, upgrade.stderr
+    first = commands.seed(database=url)
+    assert first.returncode == 0, first.stderr
+    assert "0 already present" in first.stdout
+    second = commands.seed(database=url)
+    assert "0 users inserted" in second.stdout
+    assert commands.alembic("downgrade", "base", database=url).returncode == 0
