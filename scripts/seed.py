@@ -1,93 +1,176 @@
-"""Insert the sample users into the configured database.
+"""Insert users into the configured database: the sample users, a CSV or JSON
+file, or generated users.
 
-Run it after ``alembic upgrade head``. It is safe to run again: a user whose
-username or email is already in the database is skipped, so a second run
-inserts nothing. All users go in one transaction, so the database never holds
-half a seed.
+Run it after `alembic upgrade head`. It is safe to run again: users already
+in the database (same username or email) are skipped and counted. The whole
+load is one transaction, so an error, Ctrl-C or a killed process leaves the
+database as it was. Every problem in the input is reported as
+FILE:LINE: field: what is wrong, and then nothing is written (exit status 2).
+
+examples:
+  python scripts/seed.py                        the sample users
+  python scripts/seed.py --file users.csv       header: username,email[,full_name]
+  python scripts/seed.py --file users.json      [{"username": ..., "email": ...}, ...]
+  producer | python scripts/seed.py --file -    CSV from standard input
+  python scripts/seed.py --fake 1000000         generated users, the same for the same N
+  python scripts/seed.py --file users.csv --dry-run
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import io
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, NoReturn, TypeVar
 
-from sqlalchemy import insert, or_, select
+from seeding.fake import fake_users
+from seeding.loader import DEFAULT_BATCH_SIZE, InvalidInput, LoadResult, load
+from seeding.records import Record, SourceError
+from seeding.sources import RawRow, read_csv, read_json
+from seeding.validation import Validator
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from tqdm import tqdm
 
-from models import User
-from models.database import (
-    ConfigurationError,
-    display_url,
-    make_session_factory,
-    run_with_connection,
-)
+from models.database import ConfigurationError, display_url, run_with_connection
 from models.revisions import is_at_head
 
 SAMPLE_USERS = Path(__file__).resolve().parent / "sample_users.csv"
-USER_FIELDS = ("username", "email", "full_name")
-
-
-@dataclass(frozen=True)
-class SeedResult:
-    inserted: int
-    already_present: int
+PROGRESS_EVERY = 8192
+T = TypeVar("T")
 
 
 class NotMigratedError(Exception):
     """The database schema is missing or behind the code's migrations."""
 
 
-def read_users(path: Path) -> list[dict[str, str | None]]:
-    """The users in a CSV file with a ``username,email[,full_name]`` header."""
-    with path.open(newline="", encoding="utf-8") as file:
-        return [
-            {field: (row.get(field) or None) for field in USER_FIELDS}
-            for row in csv.DictReader(file)
-        ]
+@dataclass
+class Input:
+    """Where the users come from: a file (or stdin) to validate, or generated ones."""
 
+    name: str
+    stream: BinaryIO | None = None
+    format: str = "csv"
+    fake: int | None = None
 
-def seed_users(session: Session, users: Iterable[dict[str, str | None]]) -> SeedResult:
-    """Insert the users whose username and email are both new, in ``session``'s transaction."""
-    users = list(users)
-    usernames = {user["username"] for user in users}
-    emails = {user["email"] for user in users}
-    existing = session.execute(
-        select(User.username, User.email).where(
-            or_(User.username.in_(usernames), User.email.in_(emails))
+    def records(self, validator: Validator) -> Iterable[Record]:
+        if self.fake is not None:
+            return fake_users(self.fake)
+        return validator.records(self.raw_rows())
+
+    def raw_rows(self) -> Iterator[RawRow]:
+        assert self.stream is not None
+        text = io.TextIOWrapper(
+            self.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
-    ).all()
-    taken_usernames = {row.username for row in existing}
-    taken_emails = {row.email for row in existing}
-    new_users = [
-        user
-        for user in users
-        if user["username"] not in taken_usernames and user["email"] not in taken_emails
-    ]
-    if new_users:
-        session.execute(insert(User), new_users)
-    return SeedResult(inserted=len(new_users), already_present=len(users) - len(new_users))
+        reader = read_json if self.format == "json" else read_csv
+        return reader(text, self.name)
 
 
-def seed_connection(connection: Connection, users: list[dict[str, str | None]]) -> SeedResult:
-    """Check that ``connection``'s database is migrated, then seed ``users`` in one transaction."""
+@dataclass(frozen=True)
+class Options:
+    batch_size: int = DEFAULT_BATCH_SIZE
+    dry_run: bool = False
+    show_progress: bool = False
+
+
+def seed_connection(connection: Connection, source: Input, options: Options) -> LoadResult:
+    """Check that the database is migrated, then load ``source`` in one transaction."""
     at_head = is_at_head(connection)
     connection.rollback()
     if not at_head:
         raise NotMigratedError(display_url(connection))
-    with make_session_factory(connection).begin() as session:
-        return seed_users(session, users)
+    validator = Validator(source.name)
+    with _progress(source, options) as advance:
+        records = source.records(validator)
+        with connection.begin() as transaction:
+            result = load(
+                connection,
+                _counted(records, advance),
+                validator=validator,
+                batch_size=options.batch_size,
+            )
+            if options.dry_run:
+                transaction.rollback()
+    return result
 
 
-def seed(url: str | None = None) -> SeedResult:
-    """Seed the sample users into the configured database (or the one at ``url``)."""
-    users = read_users(SAMPLE_USERS)
-    return run_with_connection(lambda connection: seed_connection(connection, users), url)
+def seed(
+    source: Input | None = None, options: Options | None = None, url: str | None = None
+) -> LoadResult:
+    """Seed ``source`` (the sample users by default) into the configured database, or ``url``."""
+    if source is None:
+        source = Input(name=str(SAMPLE_USERS), stream=SAMPLE_USERS.open("rb"))
+    options = options or Options()
+    try:
+        return run_with_connection(
+            lambda connection: seed_connection(connection, source, options), url
+        )
+    finally:
+        if source.stream is not None:
+            source.stream.close()
+
+
+class _progress:
+    """A progress bar on standard error for loads that take more than a moment."""
+
+    def __init__(self, source: Input, options: Options) -> None:
+        self.bar: tqdm[NoReturn] | None = None
+        if options.show_progress:
+            self.bar = tqdm(
+                total=source.fake,
+                unit=" users",
+                unit_scale=True,
+                delay=0.5,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+
+    def __enter__(self) -> Callable[[int], object] | None:
+        return self.bar.update if self.bar is not None else None
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _counted(items: Iterable[T], advance: Callable[[int], object] | None) -> Iterable[T]:
+    return items if advance is None else _counting(items, advance)
+
+
+def _counting(items: Iterable[T], advance: Callable[[int], object]) -> Iterator[T]:
+    count = 0
+    for item in items:
+        count += 1
+        if count == PROGRESS_EVERY:
+            advance(count)
+            count = 0
+        yield item
+    advance(count)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of users, not {text!r}")
+    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -98,13 +181,92 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         epilog="The database is DATABASE_URL from the environment or .env "
         "(default: the SQLite file app.db in the project root).",
     )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--file",
+        metavar="PATH",
+        help="a .csv or .json file of users, or - for standard input (CSV unless --format json)",
+    )
+    what.add_argument("--fake", metavar="N", type=_count, help="generate N users")
+    parser.add_argument(
+        "--format", choices=("csv", "json"), help="the file's format (default: from its extension)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"users written per batch (default: {DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check everything and report, but write nothing"
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (the one-line summary stays)"
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parse_args(argv)
+def open_input(args: argparse.Namespace) -> Input:
+    """The input the arguments name; a user mistake raises ValueError with the message."""
+    if args.fake is not None:
+        return Input(name="--fake", fake=args.fake)
+    if args.file is None:
+        return Input(name=str(SAMPLE_USERS), stream=SAMPLE_USERS.open("rb"))
+    if args.file == "-":
+        return Input(name="<stdin>", stream=sys.stdin.buffer, format=args.format or "csv")
+    path = Path(args.file)
+    file_format = args.format or path.suffix.lower().lstrip(".")
+    if file_format not in {"csv", "json"}:
+        raise ValueError(
+            f"{path}: cannot tell the format from the extension; use --format csv or --format json"
+        )
     try:
-        result = seed()
+        stream = path.open("rb")
+    except OSError as error:
+        raise ValueError(f"{path}: {error.strerror.lower() if error.strerror else error}") from None
+    return Input(name=str(path), stream=stream, format=file_format)
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether ``error`` is a driver's way of reporting Ctrl-C (psycopg cancels the query)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__context__
+    return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        source = open_input(args)
+    except ValueError as error:
+        print(f"seed.py: {error}", file=sys.stderr)
+        return 2
+    options = Options(
+        batch_size=args.batch_size,
+        dry_run=args.dry_run,
+        show_progress=not args.quiet and sys.stderr.isatty(),
+    )
+    started = time.perf_counter()
+    try:
+        result = seed(source, options)
+    except InvalidInput as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        if error.count > len(error.problems):
+            print(f"... and {error.count - len(error.problems)} more", file=sys.stderr)
+        print(
+            f"seed.py: {error.count} problem(s) in {source.name}; nothing was written.",
+            file=sys.stderr,
+        )
+        return 2
+    except SourceError as error:
+        print(f"{error.problem}", file=sys.stderr)
+        print(f"seed.py: cannot read {source.name}; nothing was written.", file=sys.stderr)
+        return 2
     except NotMigratedError as error:
         print(
             f"seed.py: the database {error} is not at the latest migration; "
@@ -116,9 +278,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seed.py: {error}", file=sys.stderr)
         return 2
     except OperationalError as error:
-        print(f"seed.py: cannot use the database: {error.orig}", file=sys.stderr)
-        return 1
-    print(f"{result.inserted} users inserted, {result.already_present} already present.")
+        if not _interrupted(error):
+            print(f"seed.py: cannot use the database: {error.orig}", file=sys.stderr)
+            return 1
+        print("seed.py: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("seed.py: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    elapsed = time.perf_counter() - started
+    summary = f"{result.inserted} users inserted, {result.already_present} already present"
+    if options.dry_run:
+        summary = (
+            f"Dry run: {result.inserted} users would be inserted, "
+            f"{result.already_present} already present; nothing was written"
+        )
+    print(f"{summary} ({elapsed:.1f} s).")
     return 0
 
 

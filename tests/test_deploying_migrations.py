@@ -20,7 +20,7 @@ from tests.scratch import BACKEND
 
 MIGRATORS = 8
 # Long enough that all migrators started together overlap inside it.
-SLOW_REVISION_SECONDS = 3
+SLOW_REVISION_SECONDS = 2
 
 
 def ini_of(history: Path) -> Path:

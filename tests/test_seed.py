@@ -1,88 +1,480 @@
-"""scripts/seed.py, both as functions and as the command users run."""
+"""scripts/seed.py: sample users, files, stdin and generated users; validation,
+idempotency and all-or-nothing, on the backend under test."""
 
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import URL, func, select
-from sqlalchemy.orm import Session
+import pytest
+from seeding import sources
+from seeding.fake import fake_users
+from seeding.records import FIELDS
+from seeding.sources import read_json
+from seeding.validation import SHOWN_PROBLEMS, Validator
+from sqlalchemy import URL, Engine, func, select, text
 
 import seed
 from models import Base, User
-from models.database import make_engine
+from models.database import PROJECT_ROOT, make_engine
 from tests import commands
+from tests.migration_checks import history_config, migrate
+from tests.scratch import BACKEND
+
+SAMPLE_COUNT = 4
 
 
-def user_rows(url: URL) -> list[tuple[str, str]]:
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(select(User.username, User.email).order_by(User.username))
-        result = [(row.username, row.email) for row in rows]
+@pytest.fixture
+def migrated(empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> URL:
+    """A database of its own at head, for tests that commit (the seed does).
+
+    DATABASE_URL points at it, for the seed run in this process by ``seed_here``.
+    """
+    migrate(empty_database_url, history_config(), "upgrade", "head")
+    monkeypatch.setenv("DATABASE_URL", empty_database_url.render_as_string(hide_password=False))
+    return empty_database_url
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def seed_here(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """Run seed.py's main() in this process (much quicker than a subprocess)."""
+
+    def run(*args: str) -> Outcome:
+        returncode = seed.main(list(args))
+        captured = capsys.readouterr()
+        return Outcome(returncode, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def db(migrated: URL) -> Iterator[Engine]:
+    engine = make_engine(migrated)
+    yield engine
     engine.dispose()
-    return result
 
 
-def test_sample_users_include_john_doe() -> None:
-    users = seed.read_users(seed.SAMPLE_USERS)
-    assert {"username": "john_doe", "email": "john@example.com", "full_name": "John Doe"} in users
+def users(engine: Engine) -> list[tuple[str, str, str | None]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(User.username, User.email, User.full_name).order_by(User.id)
+        )
+        return [(row.username, row.email, row.full_name) for row in rows]
 
 
-def test_seed_users_inserts_then_skips(session: Session) -> None:
-    users = seed.read_users(seed.SAMPLE_USERS)
-    assert seed.seed_users(session, users) == seed.SeedResult(
-        inserted=len(users), already_present=0
-    )
-    assert seed.seed_users(session, users) == seed.SeedResult(
-        inserted=0, already_present=len(users)
-    )
-    assert session.scalar(select(func.count()).select_from(User)) == len(users)
+def user_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(User)).scalar_one())
 
 
-def test_a_user_matching_on_email_only_is_skipped(session: Session) -> None:
-    session.add(User(username="johnny", email="john@example.com"))
-    session.flush()
-    result = seed.seed_users(
-        session, [{"username": "john_doe", "email": "john@example.com", "full_name": None}]
-    )
-    assert result == seed.SeedResult(inserted=0, already_present=1)
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
 
 
-def test_command_seeds_once_and_is_idempotent(empty_database_url: URL) -> None:
-    assert commands.alembic("upgrade", "head", database=empty_database_url).returncode == 0
-    count = len(seed.read_users(seed.SAMPLE_USERS))
+# The sample users -----------------------------------------------------------------
 
-    first = commands.seed(database=empty_database_url)
+
+def test_sample_users_go_in_once(migrated: URL, db: Engine) -> None:
+    first = commands.seed(database=migrated)
     assert first.returncode == 0, first.stderr
-    assert f"{count} users inserted, 0 already present" in first.stdout
-    rows = user_rows(empty_database_url)
-    assert ("john_doe", "john@example.com") in rows
+    assert f"{SAMPLE_COUNT} users inserted, 0 already present" in first.stdout
+    assert ("john_doe", "john@example.com", "John Doe") in users(db)
 
-    second = commands.seed(database=empty_database_url)
+    second = commands.seed(database=migrated)
     assert second.returncode == 0, second.stderr
-    assert f"0 users inserted, {count} already present" in second.stdout
-    assert user_rows(empty_database_url) == rows
+    assert f"0 users inserted, {SAMPLE_COUNT} already present" in second.stdout
+    assert user_count(db) == SAMPLE_COUNT
 
 
-def test_command_on_an_unmigrated_database_says_what_to_run(empty_database_url: URL) -> None:
-    result = commands.seed(database=empty_database_url)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [result.stderr.strip()], "one line, no traceback"
-    assert "run: alembic upgrade head" in result.stderr
-
-
-def test_command_on_a_schema_made_without_migrations_says_what_to_run(
+def test_an_unmigrated_database_gets_one_line_saying_what_to_run(
     empty_database_url: URL,
 ) -> None:
-    # create_all makes the tables but records no revision: not a migrated database.
-    engine = make_engine(empty_database_url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
     result = commands.seed(database=empty_database_url)
     assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, "one line, no traceback"
     assert "run: alembic upgrade head" in result.stderr
-    assert user_rows(empty_database_url) == []
 
 
-def test_command_hides_the_password_and_explains_itself(tmp_path: Path) -> None:
-    result = commands.seed("--help", database=URL.create("sqlite", database=str(tmp_path / "x.db")))
+def test_a_schema_made_without_migrations_is_not_migrated(empty_database_url: URL) -> None:
+    # create_all makes the tables but records no revision.
+    engine = make_engine(empty_database_url)
+    Base.metadata.create_all(engine)
+    try:
+        result = commands.seed(database=empty_database_url)
+        assert result.returncode == 1
+        assert "run: alembic upgrade head" in result.stderr
+        assert user_count(engine) == 0
+    finally:
+        engine.dispose()
+
+
+def test_help_explains_the_command(tmp_path: Path) -> None:
+    result = commands.seed("--help", database=URL.create("sqlite", database=str(tmp_path / "x")))
     assert result.returncode == 0
-    assert "alembic upgrade head" in result.stdout
-    assert "DATABASE_URL" in result.stdout
+    for text_ in ("alembic upgrade head", "DATABASE_URL", "--file", "--fake", "--dry-run"):
+        assert text_ in result.stdout
+
+
+# Files, stdin and generated users ----------------------------------------------------
+
+CSV_USERS = "username,email,full_name\nada,ada@example.com,Ada Lovelace\ngrace,grace@example.com,\n"
+JSON_USERS = json.dumps(
+    [
+        {"username": "ada", "email": "ada@example.com", "full_name": "Ada Lovelace"},
+        {"username": "grace", "email": "grace@example.com"},
+    ],
+    indent=2,
+)
+EXPECTED = [("ada", "ada@example.com", "Ada Lovelace"), ("grace", "grace@example.com", None)]
+
+
+@pytest.mark.parametrize(("name", "content"), [("u.csv", CSV_USERS), ("u.json", JSON_USERS)])
+def test_a_file_is_loaded_and_a_rerun_inserts_nothing(
+    tmp_path: Path,
+    migrated: URL,
+    db: Engine,
+    name: str,
+    content: str,
+    seed_here: Callable[..., Outcome],
+) -> None:
+    path = write(tmp_path, name, content)
+    first = seed_here("--file", str(path))
+    assert first.returncode == 0, first.stderr
+    assert "2 users inserted, 0 already present" in first.stdout
+    assert users(db) == EXPECTED
+    second = seed_here("--file", str(path))
+    assert "0 users inserted, 2 already present" in second.stdout
+    assert users(db) == EXPECTED
+
+
+@pytest.mark.parametrize(("args", "content"), [((), CSV_USERS), (("--format", "json"), JSON_USERS)])
+def test_standard_input(migrated: URL, db: Engine, args: tuple[str, ...], content: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "seed.py"), "--file", "-", *args],
+        input=content,
+        env=commands.environment(migrated),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert users(db) == EXPECTED
+
+
+def test_users_already_present_are_skipped_in_every_batch(
+    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
+) -> None:
+    """Small batches, some with existing users and some without (PostgreSQL's COPY fallback)."""
+    assert seed_here().returncode == 0
+    lines = ["username,email"]
+    lines += [f"new{i},new{i}@example.com" for i in range(3)]
+    lines += ["john_doe,john@example.com", "someone,jane@example.com"]  # by username; by email
+    lines += [f"more{i},more{i}@example.com" for i in range(3)]
+    path = write(tmp_path, "mixed.csv", "\n".join(lines) + "\n")
+    result = seed_here("--file", str(path), "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "6 users inserted, 2 already present" in result.stdout
+    assert user_count(db) == SAMPLE_COUNT + 6
+
+
+def test_fake_users_are_deterministic_valid_and_unique() -> None:
+    assert list(fake_users(1000)) == list(fake_users(1000))
+    generated = list(fake_users(1000))
+    assert len({user[0] for user in generated}) == len({user[1] for user in generated}) == 1000
+    validator = Validator("fake")
+    rows = [(number, *user, None) for number, user in enumerate(generated, 1)]
+    assert list(validator.records(rows)) == generated
+    validator.check_duplicates()
+    assert validator.problem_count == 0
+
+
+def test_fake_command(migrated: URL, db: Engine, seed_here: Callable[..., Outcome]) -> None:
+    first = seed_here("--fake", "2500", "--batch-size", "1000")
+    assert first.returncode == 0, first.stderr
+    assert "2500 users inserted, 0 already present" in first.stdout
+    assert users(db)[:2] == list(fake_users(2))
+    second = seed_here("--fake", "2500")
+    assert "0 users inserted, 2500 already present" in second.stdout
+
+
+def test_dry_run_reports_and_writes_nothing(
+    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
+) -> None:
+    path = write(tmp_path, "u.csv", CSV_USERS)
+    result = seed_here("--file", str(path), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Dry run: 2 users would be inserted, 0 already present" in result.stdout
+    assert user_count(db) == 0
+
+
+def test_output_is_one_line_without_a_terminal(tmp_path: Path, migrated: URL) -> None:
+    result = commands.seed("--fake", "100", "--quiet", database=migrated)
+    assert result.stdout.count("\n") == 1
+    assert result.stderr == ""
+
+
+# Hostile and non-ASCII strings --------------------------------------------------------
+
+HOSTILE = [
+    ("robert", "robert@example.com", "Robert'); DROP TABLE users;--"),
+    ("o.brien", "o'brien@example.com", 'He said "hi"; then left'),
+    ("josé", "jose@example.com", "José Ñúñez"),
+    ("李小龙", "bruce@example.com", "李小龙 🐉"),
+    ("semi", "semi;colon@example.com", "50% of \\ back\\slash"),
+    ("mixed", "Mixed.Case@EXAMPLE.Com", None),
+]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json"])
+def test_hostile_strings_are_stored_exactly_as_given(
+    tmp_path: Path, migrated: URL, db: Engine, suffix: str, seed_here: Callable[..., Outcome]
+) -> None:
+    if suffix == "json":
+        content = json.dumps([dict(zip(FIELDS, user, strict=True)) for user in HOSTILE])
+    else:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(FIELDS)
+        writer.writerows(HOSTILE)
+        content = buffer.getvalue()
+    result = seed_here("--file", str(write(tmp_path, f"hostile.{suffix}", content)))
+    assert result.returncode == 0, result.stderr
+    expected = [*HOSTILE[:-1], ("mixed", "Mixed.Case@example.com", None)]  # the domain is lowered
+    assert users(db) == expected
+    with db.connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM users")).scalar() == len(HOSTILE)
+
+
+# Validation: every problem, with its line, and nothing written ---------------------------
+
+CSV_PROBLEMS = {
+    "missing username": ("username,email\n,a@example.com\n", "2: username: is required"),
+    "bad username": ("username,email\nbad name,a@example.com\n", "2: username: may contain only"),
+    "long username": (
+        f"username,email\n{'u' * 51},a@example.com\n",
+        "2: username: is longer than 50",
+    ),
+    "missing email": ("username,email\nann,\n", "2: email: is required"),
+    "bad email": ("username,email\nann,not-an-email\n", "2: email: is not an email address"),
+    "long email": (
+        f"username,email\nann,{'a' * 60}@{'b' * 190}.com\n",
+        "2: email: is longer than 254",
+    ),
+    "long full name": (
+        f"username,email,full_name\nann,a@example.com,{'x' * 101}\n",
+        "2: full_name: is longer than 100",
+    ),
+    "duplicate username": (
+        "username,email\nann,a@example.com\nbob,b@example.com\nANN,c@example.com\n",
+        "4: username: duplicates line 2",
+    ),
+    "duplicate email": (
+        "username,email\nann,a@example.com\nbob,A@Example.com\n",
+        "3: email: duplicates line 2",
+    ),
+    "too many fields": (
+        "username,email\nann,a@example.com,extra\n",
+        "2: row: has 3 fields; the header has 2",
+    ),
+    "unknown column": (
+        "username,email,age\nann,a@example.com,3\n",
+        "1: header: unknown column 'age'",
+    ),
+    "missing column": ("username\nann\n", "1: header: missing column 'email'"),
+    "empty file": ("", "1: file: is empty"),
+    "unterminated quote": (
+        'username,email\nann,"a@example.com\n',
+        "2: csv: unexpected end of data",
+    ),
+    "multi-line record": (
+        'username,email,full_name\nann,a@example.com,"two\nlines"\nbad name,b@example.com,\n',
+        "4: username: may contain only",
+    ),
+}
+
+
+@pytest.mark.parametrize(("content", "expected"), CSV_PROBLEMS.values(), ids=CSV_PROBLEMS.keys())
+def test_each_csv_problem_is_reported_with_its_line_and_nothing_is_written(
+    tmp_path: Path,
+    migrated: URL,
+    db: Engine,
+    content: str,
+    expected: str,
+    seed_here: Callable[..., Outcome],
+) -> None:
+    assert seed_here().returncode == 0
+    before = users(db)
+    path = write(tmp_path, "bad.csv", content)
+    result = seed_here("--file", str(path))
+    assert result.returncode == 2
+    assert f"{path}:{expected}" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert users(db) == before
+
+
+def test_bytes_that_are_not_utf8_are_reported_by_line(
+    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
+) -> None:
+    path = write(
+        tmp_path,
+        "latin1.csv",
+        "username,email,full_name\nann,a@example.com,Zoë\n".encode("latin-1"),
+    )
+    result = seed_here("--file", str(path))
+    assert result.returncode == 2
+    assert f"{path}:2: full_name: is not valid UTF-8" in result.stderr
+    assert user_count(db) == 0
+
+
+JSON_PROBLEMS = {
+    "malformed": ('[\n  {"username": "ann",\n   "email": }\n]', "3: json: Expecting value"),
+    "not a list": ('{"username": "ann"}', "1: json: expected a list of objects"),
+    "not an object": (
+        '[\n  {"username": "ann", "email": "a@example.com"},\n  42\n]',
+        "3: row: expected an object",
+    ),
+    "unknown field": (
+        '[\n\n  {"username": "ann", "email": "a@example.com", "age": 3}\n]',
+        "3: row: unknown field 'age'",
+    ),
+    "wrong type": ('[{"username": 7, "email": "a@example.com"}]', "1: username: must be text"),
+    "unclosed list": (
+        '[{"username": "ann", "email": "a@example.com"}',
+        "1: json: the file ends before",
+    ),
+    "empty": ("  \n", "1: file: is empty"),
+}
+
+
+@pytest.mark.parametrize(("content", "expected"), JSON_PROBLEMS.values(), ids=JSON_PROBLEMS.keys())
+def test_each_json_problem_is_reported_with_its_line_and_nothing_is_written(
+    tmp_path: Path,
+    migrated: URL,
+    db: Engine,
+    content: str,
+    expected: str,
+    seed_here: Callable[..., Outcome],
+) -> None:
+    path = write(tmp_path, "bad.json", content)
+    result = seed_here("--file", str(path))
+    assert result.returncode == 2
+    assert f"{path}:{expected}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert user_count(db) == 0
+
+
+def test_only_the_first_problems_are_listed_then_a_count(
+    tmp_path: Path, migrated: URL, seed_here: Callable[..., Outcome]
+) -> None:
+    bad = SHOWN_PROBLEMS + 5
+    content = "username,email\n" + "".join(f"user{i},broken\n" for i in range(bad))
+    result = seed_here("--file", str(write(tmp_path, "many.csv", content)))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len([line for line in lines if ": email: " in line]) == SHOWN_PROBLEMS
+    assert "... and 5 more" in result.stderr
+    assert f"{bad} problem(s)" in lines[-1]
+
+
+def test_a_problem_late_in_a_large_file_still_writes_nothing(
+    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
+) -> None:
+    rows = [f"{name},{email}" for name, email, _ in fake_users(5000)] + ["bad name,x@example.com"]
+    path = write(tmp_path, "late.csv", "username,email\n" + "\n".join(rows) + "\n")
+    result = seed_here("--file", str(path), "--batch-size", "500")
+    assert result.returncode == 2
+    assert f"{path}:5002: username:" in result.stderr
+    assert user_count(db) == 0
+
+
+def test_json_lines_are_right_across_read_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr(sources, "JSON_CHUNK", 7)
+    objects = [{"username": f"u{i}", "email": f"u{i}@example.com"} for i in range(30)]
+    content = "[\n" + ",\n\n".join(json.dumps(item) for item in objects) + "\n]\n"
+    lines = [row[0] for row in read_json(io.StringIO(content), "x.json")]
+    assert lines == [2 + 2 * i for i in range(30)]
+
+
+# All or nothing -----------------------------------------------------------------------
+
+
+def writing_has_started(engine: Engine, database: URL) -> bool:
+    """Whether another connection's seed transaction has begun writing rows."""
+    # Autocommit: a transaction of our own could keep seeing an old picture.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if BACKEND == "sqlite":
+            return Path(f"{database.database}-journal").exists()
+        if BACKEND == "postgresql":
+            query = (
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+            )
+        else:
+            query = (
+                "SELECT COUNT(*) FROM information_schema.processlist WHERE db = DATABASE() "
+                "AND id <> CONNECTION_ID() AND info LIKE 'INSERT INTO%'"
+            )
+        return bool(connection.execute(text(query)).scalar())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_an_interrupted_load_leaves_the_database_as_it_was(
+    migrated: URL, db: Engine, sig: signal.Signals
+) -> None:
+    assert commands.seed(database=migrated).returncode == 0
+    before = users(db)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "scripts" / "seed.py"),
+            "--fake",
+            "2000000",
+            "--batch-size",
+            "2000",
+        ],
+        env=commands.environment(migrated),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not writing_has_started(db, migrated):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the load never started writing"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(process.pid, sig)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if sig == signal.SIGINT:
+        assert process.returncode == 130
+        assert "interrupted; nothing was written" in stderr
+    assert users(db) == before

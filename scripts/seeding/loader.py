@@ -1,0 +1,63 @@
+"""One load: records in, batches written, counts out, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from seeding.records import Problem, Record
+from seeding.validation import Validator
+from seeding.writers import batches, count_users, writer_for
+
+DEFAULT_BATCH_SIZE = 20_000
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    read: int
+    inserted: int
+
+    @property
+    def already_present(self) -> int:
+        return self.read - self.inserted
+
+
+class InvalidInput(Exception):
+    """The input has problems; nothing may be written."""
+
+    def __init__(self, problems: list[Problem], count: int) -> None:
+        super().__init__(f"{count} problem(s) in the input")
+        self.problems = problems
+        self.count = count
+
+
+def load(
+    connection: Connection,
+    records: Iterable[Record],
+    *,
+    validator: Validator | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
+) -> LoadResult:
+    """Write ``records`` (users already present are skipped) in ``connection``'s transaction.
+
+    ``validator``, when the records come from one, is asked for the problems it
+    found once the input is exhausted; if there are any, :class:`InvalidInput`
+    is raised and the caller rolls back. The counts come from the table itself,
+    so they are right whichever bulk path wrote the rows.
+    """
+    before = count_users(connection)
+    write = writer_for(connection)
+    read = 0
+    for batch in batches(records, batch_size):
+        write(batch)
+        read += len(batch)
+        if on_batch is not None:
+            on_batch(len(batch))
+    if validator is not None:
+        validator.check_duplicates()
+        if validator.problem_count:
+            raise InvalidInput(validator.problems_sorted, validator.problem_count)
+    return LoadResult(read=read, inserted=count_users(connection) - before)
