@@ -32,7 +32,7 @@ from models.migration_lock import (
 )
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logging") is not False:
+if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 logger = logging.getLogger("alembic.env")
@@ -63,6 +63,8 @@ COMMON_OPTIONS: dict[str, Any] = {
     "render_as_batch": True,
     # Each revision commits on its own, so a failure leaves the database at
     # the last revision that succeeded rather than rolling back the whole run.
+    # (On SQLite the migrator lock is the run's one transaction, so there a
+    # failure rolls back the whole run.)
     "transaction_per_migration": True,
     "process_revision_directives": _skip_empty_autogenerate,
 }
@@ -111,7 +113,7 @@ def run_migrations_online() -> None:
         do_run_migrations(given)
         return
     if isinstance(given, Engine):
-        # pytest-alembic hands in an engine rather than a connection.
+        # pytest-alembic, for one, hands in an engine rather than a connection.
         with given.connect() as connection:
             do_run_migrations(connection)
         return

@@ -22,13 +22,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from models.database import ConfigurationError, setting
 
 # Any constant will do: advisory locks are scoped to one database.
 POSTGRES_LOCK_KEY = 7_240_311_925_508_160_369
 LOCK_NAME_PREFIX = "migrations:"
+# A setting of 0 means "no limit". PostgreSQL reads 0 that way itself; MySQL
+# and SQLite are given their largest practical values instead.
+MYSQL_NO_LIMIT_SECONDS = 365 * 24 * 3600
+SQLITE_NO_LIMIT_MS = 2**31 - 1
 
 
 class MigrationLockTimeout(Exception):
@@ -95,16 +99,32 @@ def migration_lock(connection: Connection, settings: MigrationSettings) -> Itera
         with _mysql_lock(connection, settings):
             yield
     elif dialect == "sqlite":
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {_milliseconds(settings.lock_wait)}")
-        connection.commit()
-        connection.execution_options(sqlite_begin="IMMEDIATE")
-        try:
-            with connection.begin():
-                yield
-        finally:
-            connection.execution_options(sqlite_begin="")
+        with _sqlite_lock(connection, settings):
+            yield
     else:
         raise ConfigurationError(f"no migrator lock is implemented for {dialect}")
+
+
+@contextmanager
+def _sqlite_lock(connection: Connection, settings: MigrationSettings) -> Iterator[None]:
+    # BEGIN IMMEDIATE takes the file's write lock at once, before Alembic
+    # reads the current revision; a second migrator waits in BEGIN for up
+    # to busy_timeout.
+    wait = _milliseconds(settings.lock_wait) or SQLITE_NO_LIMIT_MS
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait}")
+    connection.commit()
+    connection.execution_options(sqlite_begin="IMMEDIATE")
+    try:
+        try:
+            transaction = connection.begin()
+        except OperationalError as error:
+            if "locked" in str(error.orig):
+                raise MigrationLockTimeout(_lock_wait_message(settings)) from None
+            raise
+        with transaction:
+            yield
+    finally:
+        connection.execution_options(sqlite_begin="")
 
 
 @contextmanager
@@ -135,8 +155,9 @@ def _postgres_lock(connection: Connection, settings: MigrationSettings) -> Itera
 def _mysql_lock(connection: Connection, settings: MigrationSettings) -> Iterator[None]:
     # GET_LOCK names are server-wide, so the name includes the database.
     name = (LOCK_NAME_PREFIX + str(connection.exec_driver_sql("SELECT DATABASE()").scalar()))[:64]
+    wait = settings.lock_wait or MYSQL_NO_LIMIT_SECONDS
     acquired = connection.execute(
-        text("SELECT GET_LOCK(:name, :wait)"), {"name": name, "wait": settings.lock_wait}
+        text("SELECT GET_LOCK(:name, :wait)"), {"name": name, "wait": wait}
     ).scalar()
     connection.commit()
     if acquired != 1:
@@ -168,7 +189,11 @@ def apply_timeouts(connection: Connection, settings: MigrationSettings) -> None:
     elif dialect in {"mysql", "mariadb"}:
         # lock_wait_timeout covers metadata locks (what ALTER TABLE waits for);
         # innodb_lock_wait_timeout covers row locks. Both take whole seconds.
-        wait = max(1, round(settings.lock_timeout))
+        wait = (
+            max(1, round(settings.lock_timeout))
+            if settings.lock_timeout
+            else MYSQL_NO_LIMIT_SECONDS
+        )
         connection.exec_driver_sql(f"SET SESSION lock_wait_timeout = {wait}")
         connection.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {wait}")
         if getattr(connection.dialect, "is_mariadb", False):

@@ -59,14 +59,14 @@ def database_state(url: URL) -> tuple[list[str], set[str], set[str]]:
 # One migrator at a time -------------------------------------------------------------
 
 
-def add_slow_revision(history: Path) -> str:
+def add_slow_revision(history: Path, seconds: float = SLOW_REVISION_SECONDS) -> str:
     revision = "510w00000001"
     add_revision(
         history,
         revision,
         head_of(history),
         f"""
-        time.sleep({SLOW_REVISION_SECONDS})
+        time.sleep({seconds})
         op.create_table("concurrency_probe", sa.Column("id", sa.Integer, primary_key=True))
         op.execute("INSERT INTO concurrency_probe (id) VALUES (1)")
         """,
@@ -143,6 +143,56 @@ def test_concurrent_upgrades_collide_without_the_lock(
     assert failed or versions != [head] or not applied_once, (
         "every unlocked migrator succeeded and applied each revision once: the race did not happen"
     )
+
+
+def migrator_lock_is_held(url: URL) -> bool:
+    if BACKEND == "sqlite":
+        # The holder's BEGIN IMMEDIATE transaction has written its first page.
+        return Path(f"{url.database}-journal").exists()
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if BACKEND == "postgresql":
+                query = (
+                    "SELECT COUNT(*) FROM pg_locks JOIN pg_database ON pg_database.oid = database "
+                    "WHERE locktype = 'advisory' AND granted AND datname = current_database()"
+                )
+            else:
+                query = "SELECT IS_USED_LOCK(CONCAT('migrations:', DATABASE())) IS NOT NULL"
+            return bool(connection.execute(text(query)).scalar())
+    finally:
+        engine.dispose()
+
+
+def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
+    history: Path, empty_database_url: URL
+) -> None:
+    """MIGRATION_LOCK_WAIT bounds the wait for the migrator lock, with a one-line message."""
+    add_slow_revision(history, seconds=6)
+    first = subprocess.Popen(
+        commands.alembic_command("upgrade", "head", ini=ini_of(history)),
+        env=commands.environment(empty_database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not migrator_lock_is_held(empty_database_url):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first migrator never took the lock"
+            time.sleep(0.05)
+        second = commands.alembic(
+            "upgrade", "head", ini=ini_of(history), database=empty_database_url,
+            MIGRATION_LOCK_WAIT="0.5",
+        )  # fmt: skip
+        assert first.poll() is None, "the first migrator finished too early for this test"
+    finally:
+        _, first_stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, first_stderr
+    assert second.returncode != 0
+    assert "Traceback" not in second.stderr
+    assert "MIGRATION_LOCK_WAIT" in second.stderr.strip().splitlines()[-1]
 
 
 # Fail fast instead of blocking traffic ----------------------------------------------
