@@ -85,7 +85,7 @@ def seed_connection(connection: Connection, source: Input, options: Options) -> 
     if not at_head:
         raise NotMigratedError(display_url(connection))
     validator = Validator(source.name)
-    with _progress(source, options) as advance:
+    with ProgressBar(source, options) as advance:
         records = source.records(validator)
         with connection.begin() as transaction:
             result = load(
@@ -115,7 +115,7 @@ def seed(
             source.stream.close()
 
 
-class _progress:
+class ProgressBar:
     """A progress bar on standard error for loads that take more than a moment."""
 
     def __init__(self, source: Input, options: Options) -> None:

@@ -478,3 +478,47 @@ def test_an_interrupted_load_leaves_the_database_as_it_was(
         assert process.returncode == 130
         assert "interrupted; nothing was written" in stderr
     assert users(db) == before
+
+
+# Progress -------------------------------------------------------------------------------
+
+
+def seed_on_a_terminal(database: URL, *args: str) -> tuple[int, str]:
+    """Run seed.py with its standard error on a pseudo-terminal; (status, what it showed)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    # A terminal 100 columns wide (a new pseudo-terminal has no size at all).
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "seed.py"), *args],
+        env=commands.environment(database),
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal is gone once the process exits
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    return process.wait(timeout=120), shown.decode(errors="replace")
+
+
+def test_a_progress_bar_shows_on_a_terminal_unless_quiet(migrated: URL) -> None:
+    status, shown = seed_on_a_terminal(migrated, "--fake", "400000", "--batch-size", "5000")
+    assert status == 0
+    assert "users/s" in shown
+    assert "400k/400k" in shown.replace(".0", "")
+
+    status, shown = seed_on_a_terminal(migrated, "--fake", "400000", "--quiet")
+    assert status == 0
+    assert shown == ""

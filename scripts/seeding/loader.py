@@ -52,10 +52,10 @@ def load(
     write = writer_for(connection)
     read = 0
     for batch in batches(records, batch_size):
-        write(batch)
-        read += len(batch)
+        written = write(batch)
+        read += written
         if on_batch is not None:
-            on_batch(len(batch))
+            on_batch(written)
     if validator is not None:
         validator.check_duplicates()
         if validator.problem_count:

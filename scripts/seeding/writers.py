@@ -15,25 +15,30 @@ error: every path below leaves conflicting rows out and carries on.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection
 
-from models import User
+from models import Base, User
 from seeding.records import FIELDS, Record
 
-USERS: Table = User.__table__  # type: ignore[assignment]
+USERS: Table = Base.metadata.tables[User.__tablename__]
 
-Writer = Callable[[list[Record]], None]
+# A writer consumes one batch, given as an iterator, and returns its length.
+# Batches are iterators rather than lists so that PostgreSQL's COPY can send
+# rows while they are still being read and validated: the server works on
+# one batch while the client prepares it, as the raw driver's single COPY does.
+Writer = Callable[[Iterator[Record]], int]
 
 
-def batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+def batches(records: Iterable[Record], size: int) -> Iterator[Iterator[Record]]:
+    """``records`` in consecutive batches of ``size``; consume each before the next."""
     iterator = iter(records)
-    while batch := list(islice(iterator, size)):
-        yield batch
+    for first in iterator:
+        yield chain((first,), islice(iterator, size - 1))
 
 
 def count_users(connection: Connection) -> int:
@@ -47,7 +52,8 @@ def writer_for(connection: Connection) -> Writer:
     table = dialect.identifier_preparer.format_table(USERS)
     columns = ", ".join(quote(field) for field in FIELDS)
     if dialect.name == "sqlite":
-        sql = f"INSERT INTO {table} ({columns}) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+        placeholders = ", ".join("?" for _ in FIELDS)
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
         return lambda batch: _executemany(connection, sql, batch)
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         return _PostgresCopy(connection, table, columns)
@@ -62,12 +68,16 @@ def writer_for(connection: Connection) -> Writer:
     return lambda batch: _execute(connection, statement, batch)
 
 
-def _executemany(connection: Connection, sql: str, batch: list[Record]) -> None:
-    connection.exec_driver_sql(sql, batch)
+def _executemany(connection: Connection, sql: str, batch: Iterator[Record]) -> int:
+    rows = list(batch)
+    connection.exec_driver_sql(sql, rows)
+    return len(rows)
 
 
-def _execute(connection: Connection, statement: Any, batch: list[Record]) -> None:
-    connection.execute(statement, [dict(zip(FIELDS, record, strict=True)) for record in batch])
+def _execute(connection: Connection, statement: Any, batch: Iterator[Record]) -> int:
+    rows = [dict(zip(FIELDS, record, strict=True)) for record in batch]
+    connection.execute(statement, rows)
+    return len(rows)
 
 
 class _PostgresCopy:
@@ -77,41 +87,54 @@ class _PostgresCopy:
         self.columns = columns
         self.staging_ready = False
 
-    def __call__(self, batch: list[Record]) -> None:
+    def __call__(self, batch: Iterator[Record]) -> int:
         import psycopg
 
+        # Kept for the fallback, which must send the batch a second time.
+        sent: list[Record] = []
         savepoint = self.connection.begin_nested()
         try:
-            self._copy(f"COPY {self.table} ({self.columns}) FROM STDIN", batch)
+            self._copy(f"COPY {self.table} ({self.columns}) FROM STDIN", batch, sent)
         except psycopg.errors.UniqueViolation:
             savepoint.rollback()
-            self._insert_missing(batch)
+            sent.extend(batch)  # whatever the failed COPY had not taken yet
+            self._insert_missing(sent)
         else:
             savepoint.commit()
+        return len(sent)
 
     def _cursor(self) -> Any:
         # The psycopg connection under SQLAlchemy's, inside SQLAlchemy's
         # transaction: no psycopg transaction blocks, which would commit.
         return self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
-    def _copy(self, sql: str, batch: list[Record]) -> None:
+    def _copy(self, sql: str, batch: Iterable[Record], sent: list[Record] | None = None) -> None:
         with self._cursor() as cursor, cursor.copy(sql) as copy:
-            for record in batch:
-                copy.write_row(record)
+            write_row = copy.write_row
+            if sent is None:
+                for record in batch:
+                    write_row(record)
+            else:
+                keep = sent.append
+                for record in batch:
+                    keep(record)
+                    write_row(record)
 
     def _insert_missing(self, batch: list[Record]) -> None:
         with self._cursor() as cursor:
             if not self.staging_ready:
+                # Every column as text: the values were validated already,
+                # and the INSERT below casts them to the table's types.
                 cursor.execute(
-                    "CREATE TEMPORARY TABLE seed_staging "
-                    "(username text, email text, full_name text) ON COMMIT DROP"
+                    f"CREATE TEMPORARY TABLE seed_staging "
+                    f"({', '.join(f'{field} text' for field in FIELDS)}) ON COMMIT DROP"
                 )
                 self.staging_ready = True
             else:
                 cursor.execute("TRUNCATE seed_staging")
-        self._copy("COPY seed_staging (username, email, full_name) FROM STDIN", batch)
+        self._copy(f"COPY seed_staging ({self.columns}) FROM STDIN", batch)
         with self._cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {self.table} ({self.columns}) "
-                "SELECT username, email, full_name FROM seed_staging ON CONFLICT DO NOTHING"
+                f"SELECT {self.columns} FROM seed_staging ON CONFLICT DO NOTHING"
             )
