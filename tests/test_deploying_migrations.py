@@ -168,7 +168,7 @@ def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
     history: Path, empty_database_url: URL
 ) -> None:
     """MIGRATION_LOCK_WAIT bounds the wait for the migrator lock, with a one-line message."""
-    add_slow_revision(history, seconds=6)
+    add_slow_revision(history, seconds=10)
     first = subprocess.Popen(
         commands.alembic_command("upgrade", "head", ini=ini_of(history)),
         env=commands.environment(empty_database_url),
@@ -188,8 +188,9 @@ def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
         )  # fmt: skip
         assert first.poll() is None, "the first migrator finished too early for this test"
     finally:
-        _, first_stderr = first.communicate(timeout=120)
-    assert first.returncode == 0, first_stderr
+        # Its work is not what this test is about; no need to wait it out.
+        first.kill()
+        first.communicate(timeout=120)
     assert second.returncode != 0
     assert "Traceback" not in second.stderr
     assert "MIGRATION_LOCK_WAIT" in second.stderr.strip().splitlines()[-1]

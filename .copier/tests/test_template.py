@@ -187,8 +187,14 @@ def test_a_generated_project_passes_its_own_checks(
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV"}
     }
-    extras = {"sqlite": "test", "postgresql": "test,postgres", "mysql": "test,mysql"}[database]
+    # With the sqlite answer, also the dev tools: the new project's own CI runs them.
+    extras = {"sqlite": "test,dev", "postgresql": "test,postgres", "mysql": "test,mysql"}[database]
     run_in(project, python, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]", env=env)
+    if database == "sqlite":
+        run_in(project, python, "-m", "ruff", "check", ".", env=env)
+        run_in(project, python, "-m", "ruff", "format", "--check", ".", env=env)
+        run_in(project, python, "-m", "mypy", env=env)
+        run_in(project, python, "scripts/lint_migrations.py", env=env)
 
     with scratch_database(server, tmp_path) as url:
         if server is not None:
