@@ -56,6 +56,13 @@ class Input:
     stream: BinaryIO | None = None
     format: str = "csv"
     fake: int | None = None
+    size: int | None = None  # of a regular file, for the progress bar's estimate
+
+    @classmethod
+    def file(cls, path: Path, file_format: str = "csv") -> Input:
+        return cls(
+            name=str(path), stream=path.open("rb"), format=file_format, size=path.stat().st_size
+        )
 
     def records(self, validator: Validator) -> Iterable[Record]:
         if self.fake is not None:
@@ -104,7 +111,7 @@ def seed(
 ) -> LoadResult:
     """Seed ``source`` (the sample users by default) into the configured database, or ``url``."""
     if source is None:
-        source = Input(name=str(SAMPLE_USERS), stream=SAMPLE_USERS.open("rb"))
+        source = Input.file(SAMPLE_USERS)
     options = options or Options()
     try:
         return run_with_connection(
@@ -116,9 +123,14 @@ def seed(
 
 
 class ProgressBar:
-    """A progress bar on standard error for loads that take more than a moment."""
+    """A progress bar on standard error for loads that take more than a moment.
+
+    For a file, the total (and so the ETA) is estimated from how much of the
+    file the rows read so far took up.
+    """
 
     def __init__(self, source: Input, options: Options) -> None:
+        self.source = source
         self.bar: tqdm[NoReturn] | None = None
         if options.show_progress:
             self.bar = tqdm(
@@ -130,8 +142,16 @@ class ProgressBar:
                 dynamic_ncols=True,
             )
 
+    def advance(self, rows: int) -> None:
+        assert self.bar is not None
+        size, stream = self.source.size, self.source.stream
+        # (The text wrapper closes the stream once the reader is done with it.)
+        if size and stream is not None and not stream.closed and (consumed := stream.tell()):
+            self.bar.total = max(self.bar.n + rows, round((self.bar.n + rows) * size / consumed))
+        self.bar.update(rows)
+
     def __enter__(self) -> Callable[[int], object] | None:
-        return self.bar.update if self.bar is not None else None
+        return self.advance if self.bar is not None else None
 
     def __exit__(self, *exc_info: object) -> None:
         if self.bar is not None:
@@ -212,7 +232,7 @@ def open_input(args: argparse.Namespace) -> Input:
     if args.fake is not None:
         return Input(name="--fake", fake=args.fake)
     if args.file is None:
-        return Input(name=str(SAMPLE_USERS), stream=SAMPLE_USERS.open("rb"))
+        return Input.file(SAMPLE_USERS)
     if args.file == "-":
         return Input(name="<stdin>", stream=sys.stdin.buffer, format=args.format or "csv")
     path = Path(args.file)
@@ -222,10 +242,9 @@ def open_input(args: argparse.Namespace) -> Input:
             f"{path}: cannot tell the format from the extension; use --format csv or --format json"
         )
     try:
-        stream = path.open("rb")
+        return Input.file(path, file_format)
     except OSError as error:
         raise ValueError(f"{path}: {error.strerror.lower() if error.strerror else error}") from None
-    return Input(name=str(path), stream=stream, format=file_format)
 
 
 def _interrupted(error: BaseException) -> bool:

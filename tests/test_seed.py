@@ -522,3 +522,12 @@ def test_a_progress_bar_shows_on_a_terminal_unless_quiet(migrated: URL) -> None:
     status, shown = seed_on_a_terminal(migrated, "--fake", "400000", "--quiet")
     assert status == 0
     assert shown == ""
+
+
+def test_a_file_gets_a_progress_bar_with_an_estimated_end(tmp_path: Path, migrated: URL) -> None:
+    rows = "".join(f"{name},{email}\n" for name, email, _ in fake_users(300_000))
+    path = write(tmp_path, "big.csv", "username,email\n" + rows)
+    status, shown = seed_on_a_terminal(migrated, "--file", str(path), "--batch-size", "5000")
+    assert status == 0
+    assert "users/s" in shown
+    assert "<00:" in shown, "an estimated time remaining"

@@ -28,9 +28,11 @@ def _not_text(value: str) -> str:
 class Validator:
     """Turns raw rows into records and collects what is wrong with them.
 
-    Duplicates inside the input are found with 8-byte hashes of the
+    Duplicates inside the input are found with 64-bit hashes of the
     case-folded username and email (MySQL compares them case-insensitively,
-    so the check does too): memory per row is a few bytes, not the row.
+    so the check does too), kept in arrays: memory per row is the hashes and
+    the line number, not the row. A hash collision (a chance of about 3 in
+    100 million for a million rows) would be reported as a false duplicate.
     """
 
     def __init__(self, source: str, *, find_duplicates: bool = True) -> None:
