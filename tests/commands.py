@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import URL
@@ -12,6 +14,7 @@ from sqlalchemy import URL
 from models.database import PROJECT_ROOT
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+SEED_SCRIPT = PROJECT_ROOT / "scripts" / "seed.py"
 
 
 def environment(database: URL, **settings: str) -> dict[str, str]:
@@ -23,8 +26,9 @@ def environment(database: URL, **settings: str) -> dict[str, str]:
     }
 
 
-def alembic_command(*args: str, ini: Path | str = ALEMBIC_INI) -> list[str]:
-    return [sys.executable, "-m", "alembic", "-c", str(ini), *args]
+def alembic_args(*args: str, ini: Path | str = ALEMBIC_INI) -> list[str]:
+    """The arguments to ``python`` that run ``alembic ARGS``."""
+    return ["-m", "alembic", "-c", str(ini), *args]
 
 
 def run(*args: str, database: URL, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -39,11 +43,34 @@ def run(*args: str, database: URL, **settings: str) -> subprocess.CompletedProce
     )
 
 
+def start(*args: str, database: URL, **settings: str) -> subprocess.Popen[str]:
+    """Start ``python ARGS`` against ``database`` without waiting for it."""
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=PROJECT_ROOT,
+        env=environment(database, **settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(
+    condition: Callable[[], bool], process: subprocess.Popen[str], what: str, timeout: float = 60
+) -> None:
+    """Wait until ``condition()`` holds; fail if ``process`` ends first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:g} s"
+        time.sleep(0.05)
+
+
 def alembic(
     *args: str, database: URL, ini: Path | str = ALEMBIC_INI, **settings: str
 ) -> subprocess.CompletedProcess[str]:
-    return run(*alembic_command(*args, ini=ini)[1:], database=database, **settings)
+    return run(*alembic_args(*args, ini=ini), database=database, **settings)
 
 
 def seed(*args: str, database: URL, **settings: str) -> subprocess.CompletedProcess[str]:
-    return run(str(PROJECT_ROOT / "scripts" / "seed.py"), *args, database=database, **settings)
+    return run(str(SEED_SCRIPT), *args, database=database, **settings)

@@ -81,12 +81,8 @@ def upgrade_concurrently(
     """Start MIGRATORS `alembic upgrade head` processes at once; wait for them all."""
     start = time.monotonic()
     processes = [
-        subprocess.Popen(
-            commands.alembic_command("upgrade", "head", ini=ini_of(history)),
-            env=commands.environment(url, **settings),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        commands.start(
+            *commands.alembic_args("upgrade", "head", ini=ini_of(history)), database=url, **settings
         )
         for _ in range(MIGRATORS)
     ]
@@ -169,19 +165,13 @@ def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
 ) -> None:
     """MIGRATION_LOCK_WAIT bounds the wait for the migrator lock, with a one-line message."""
     add_slow_revision(history, seconds=10)
-    first = subprocess.Popen(
-        commands.alembic_command("upgrade", "head", ini=ini_of(history)),
-        env=commands.environment(empty_database_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    first = commands.start(
+        *commands.alembic_args("upgrade", "head", ini=ini_of(history)), database=empty_database_url
     )
     try:
-        deadline = time.monotonic() + 30
-        while not migrator_lock_is_held(empty_database_url):
-            assert first.poll() is None, first.communicate()
-            assert time.monotonic() < deadline, "the first migrator never took the lock"
-            time.sleep(0.05)
+        commands.wait_for(
+            lambda: migrator_lock_is_held(empty_database_url), first, "taking the migrator lock"
+        )
         second = commands.alembic(
             "upgrade", "head", ini=ini_of(history), database=empty_database_url,
             MIGRATION_LOCK_WAIT="0.5",

@@ -23,7 +23,7 @@ from sqlalchemy import URL, Engine, func, select, text
 
 import seed
 from models import Base, User
-from models.database import PROJECT_ROOT, make_engine
+from models.database import make_engine
 from tests import commands
 from tests.migration_checks import history_config, migrate
 from tests.scratch import BACKEND
@@ -169,7 +169,7 @@ def test_a_file_is_loaded_and_a_rerun_inserts_nothing(
 @pytest.mark.parametrize(("args", "content"), [((), CSV_USERS), (("--format", "json"), JSON_USERS)])
 def test_standard_input(migrated: URL, db: Engine, args: tuple[str, ...], content: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "seed.py"), "--file", "-", *args],
+        [sys.executable, str(commands.SEED_SCRIPT), "--file", "-", *args],
         input=content,
         env=commands.environment(migrated),
         capture_output=True,
@@ -448,26 +448,11 @@ def test_an_interrupted_load_leaves_the_database_as_it_was(
 ) -> None:
     assert commands.seed(database=migrated).returncode == 0
     before = users(db)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "scripts" / "seed.py"),
-            "--fake",
-            "2000000",
-            "--batch-size",
-            "2000",
-        ],
-        env=commands.environment(migrated),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = commands.start(
+        str(commands.SEED_SCRIPT), "--fake", "2000000", "--batch-size", "2000", database=migrated
     )
     try:
-        deadline = time.monotonic() + 60
-        while not writing_has_started(db, migrated):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the load never started writing"
-            time.sleep(0.05)
+        commands.wait_for(lambda: writing_has_started(db, migrated), process, "writing")
         time.sleep(0.3)
         os.kill(process.pid, sig)
         _, stderr = process.communicate(timeout=60)
@@ -494,7 +479,7 @@ def seed_on_a_terminal(database: URL, *args: str) -> tuple[int, str]:
     # A terminal 100 columns wide (a new pseudo-terminal has no size at all).
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "seed.py"), *args],
+        [sys.executable, str(commands.SEED_SCRIPT), *args],
         env=commands.environment(database),
         stdout=subprocess.DEVNULL,
         stderr=terminal,
