@@ -516,3 +516,40 @@ def test_a_file_gets_a_progress_bar_with_an_estimated_end(tmp_path: Path, migrat
     assert status == 0
     assert "users/s" in shown
     assert "<00:" in shown, "an estimated time remaining"
+
+
+# Mistakes on the command line ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--file", "no/such/file.csv"), "seed.py: no/such/file.csv: no such file or directory"),
+        (("--file", "users.xlsx"), "cannot tell the format from the extension"),
+    ],
+    ids=["missing file", "unknown extension"],
+)
+def test_a_bad_input_argument_is_one_line_and_writes_nothing(
+    migrated: URL,
+    db: Engine,
+    seed_here: Callable[..., Outcome],
+    args: tuple[str, ...],
+    expected: str,
+) -> None:
+    result = seed_here(*args)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert user_count(db) == 0
+
+
+def test_a_malformed_database_url_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, seed_here: Callable[..., Outcome]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "not a url, password hunter2")
+    result = seed_here()
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "seed.py: DATABASE_URL is not a database URL; "
+        "expected dialect+driver://user:password@host/name"
+    ]
