@@ -70,6 +70,11 @@ def database_url(*, env_file: Path | None = ENV_FILE) -> URL:
         ) from None
 
 
+def _resolve(url: str | URL | None) -> URL:
+    """``url`` as a URL, or the configured one when it is None."""
+    return database_url() if url is None else make_url(url)
+
+
 def display_url(url: URL | Engine | Connection) -> str:
     """``url`` as text that is safe to print: the password is masked."""
     if isinstance(url, Connection):
@@ -86,7 +91,7 @@ def is_async(url: URL) -> bool:
 
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url``, or for the configured database if none is given."""
-    url = database_url() if url is None else make_url(url)
+    url = _resolve(url)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
@@ -99,7 +104,7 @@ def make_async_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngin
     # async extra installs.
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    url = database_url() if url is None else make_url(url)
+    url = _resolve(url)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine.sync_engine)
@@ -116,7 +121,7 @@ def run_with_connection(
     with an asyncio driver ``work`` runs through ``AsyncConnection.run_sync``,
     which hands it an ordinary :class:`Connection`.
     """
-    url = database_url() if url is None else make_url(url)
+    url = _resolve(url)
     if is_async(url):
         return asyncio.run(_run_async(work, url, **kwargs))
     engine = make_engine(url, **kwargs)

@@ -91,7 +91,7 @@ class Validator:
                 if error is not None:
                     self.report(line, "row", error)
                 else:
-                    self.check(line, username, email, full_name)
+                    self.explain(line, username, email, full_name)
                 continue
             if find_duplicates:
                 add_line(line)
@@ -100,9 +100,8 @@ class Validator:
             if not self.problem_count:
                 yield (username, email, full_name)
 
-    def check(self, line: int, username: object, email: object, full_name: object) -> Record | None:
-        """The record for one row's values, or None after reporting what is wrong."""
-        problems = self.problem_count
+    def explain(self, line: int, username: object, email: object, full_name: object) -> None:
+        """Report what is wrong with a row that failed the check in :meth:`records`."""
         if username is None or username == "":
             self.report(line, "username", "is required")
         elif not isinstance(username, str):
@@ -117,24 +116,18 @@ class Validator:
                 if not username.isprintable()
                 else "may contain only letters, digits, '_', '.' and '-'",
             )
-        normalized = None
         if email is None or email == "":
             self.report(line, "email", "is required")
         elif not isinstance(email, str):
             self.report(line, "email", "must be text")
         elif len(email) > EMAIL_MAX_LENGTH:
             self.report(line, "email", f"is longer than {EMAIL_MAX_LENGTH} characters")
-        elif not (match := EMAIL.fullmatch(email)):
+        elif not EMAIL.fullmatch(email):
             self.report(
                 line,
                 "email",
                 _not_text(email) if not email.isprintable() else "is not an email address",
             )
-        else:
-            # The domain is case-insensitive; the local part is the mailbox's own business.
-            normalized = f"{match[1]}@{match[2].lower()}"
-        if full_name == "":
-            full_name = None
         if full_name is not None:
             if not isinstance(full_name, str):
                 self.report(line, "full_name", "must be text")
@@ -142,11 +135,6 @@ class Validator:
                 self.report(line, "full_name", f"is longer than {FULL_NAME_MAX_LENGTH} characters")
             elif not full_name.isprintable():
                 self.report(line, "full_name", _not_text(full_name))
-        if self.problem_count != problems or normalized is None:
-            return None
-        assert isinstance(username, str)
-        assert full_name is None or isinstance(full_name, str)
-        return (username, normalized, full_name)
 
     def check_duplicates(self) -> None:
         """Report every row whose username or email an earlier row already has."""
