@@ -4,9 +4,14 @@ The database is the one configured for the whole project (DATABASE_URL, then
 .env, then the default SQLite file); see models/database.py. A run holds the
 migrator lock, so app instances that all run ``alembic upgrade head`` as they
 start take turns, and its statements give up on table locks after
-MIGRATION_LOCK_TIMEOUT seconds (models/migration_lock.py). Tests may hand in
-their own connection through ``config.attributes["connection"]``; they then
-own its transaction and no lock is taken.
+MIGRATION_LOCK_TIMEOUT seconds (models/migration_lock.py). On SQLite,
+foreign keys are off while revisions run and checked after each one
+(models/sqlite_foreign_keys.py).
+
+Tests may hand in their own connection through
+``config.attributes["connection"]`` (no lock is taken then), and the metadata
+to compare against through ``config.attributes["target_metadata"]``, for a
+history of their own.
 """
 
 import logging
@@ -21,7 +26,7 @@ from sqlalchemy import Engine, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from models import Base
+from models import Base, autogenerate
 from models.database import ConfigurationError, database_url, display_url, run_with_connection
 from models.migration_lock import (
     MigrationLockTimeout,
@@ -30,6 +35,7 @@ from models.migration_lock import (
     lock_timeout_message,
     migration_lock,
 )
+from models.sqlite_foreign_keys import check_after_each_revision, foreign_keys_off
 
 config = context.config
 if config.config_file_name is not None:
@@ -37,19 +43,21 @@ if config.config_file_name is not None:
 
 logger = logging.getLogger("alembic.env")
 
-target_metadata = Base.metadata
+target_metadata = config.attributes.get("target_metadata", Base.metadata)
 
 
-def _skip_empty_autogenerate(
+def _review_autogenerate(
     context: MigrationContext, revision: Any, directives: list[MigrationScript]
 ) -> None:
-    """Write no file when autogenerate finds nothing to do, instead of an empty revision."""
+    """Write no file when autogenerate finds nothing to do; else make it run everywhere."""
     if (
         getattr(config.cmd_opts, "autogenerate", False)
         and directives[0].upgrade_ops_list[0].is_empty()
     ):
         directives[:] = []
         logger.info("No changes between the models and the database; no revision written.")
+        return
+    autogenerate.review(directives[0])
 
 
 COMMON_OPTIONS: dict[str, Any] = {
@@ -66,7 +74,7 @@ COMMON_OPTIONS: dict[str, Any] = {
     # (On SQLite the migrator lock is the run's one transaction, so there a
     # failure rolls back the whole run.)
     "transaction_per_migration": True,
-    "process_revision_directives": _skip_empty_autogenerate,
+    "process_revision_directives": _review_autogenerate,
 }
 
 
@@ -86,11 +94,13 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         # Our SQLite engine emits BEGIN itself (models/database.py), which
         # makes its DDL transactional too.
-        transactional_ddl=True if connection.dialect.name == "sqlite" else None,
+        transactional_ddl=True if sqlite else None,
+        on_version_apply=check_after_each_revision if sqlite else None,
         **COMMON_OPTIONS,
     )
     with context.begin_transaction():
@@ -98,10 +108,12 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 def run_guarded(connection: Connection, settings: MigrationSettings) -> None:
-    # The lock comes first: its wait is bounded by MIGRATION_LOCK_WAIT, and
-    # only afterwards do the migrations' own statements get the short
-    # MIGRATION_LOCK_TIMEOUT. The current revision is read inside the lock.
-    with migration_lock(connection, settings):
+    # Foreign keys go off first: SQLite ignores the pragma once a transaction
+    # has begun. The lock comes next: its wait is bounded by
+    # MIGRATION_LOCK_WAIT, and only afterwards do the migrations' own
+    # statements get the short MIGRATION_LOCK_TIMEOUT. The current revision
+    # is read inside the lock.
+    with foreign_keys_off(connection), migration_lock(connection, settings):
         apply_timeouts(connection, settings)
         do_run_migrations(connection)
 
@@ -110,11 +122,12 @@ def run_migrations_online() -> None:
     """Run the migrations against a live database."""
     given = config.attributes.get("connection")
     if isinstance(given, Connection):
-        do_run_migrations(given)
+        with foreign_keys_off(given):
+            do_run_migrations(given)
         return
     if isinstance(given, Engine):
         # pytest-alembic, for one, hands in an engine rather than a connection.
-        with given.connect() as connection:
+        with given.connect() as connection, foreign_keys_off(connection):
             do_run_migrations(connection)
         return
 

@@ -4,11 +4,14 @@ The URL is read from ``DATABASE_URL`` in the environment, else from the
 project's ``.env`` file, else it defaults to an SQLite file in the project
 root. ``migrations/env.py``, ``scripts/seed.py`` and the tests all connect
 through :func:`make_engine`, so they can never disagree about the database.
+The application uses one engine per process, :func:`get_engine`, and gets its
+sessions from :func:`get_sessionmaker`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from dotenv import dotenv_values
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -27,6 +30,14 @@ T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = PROJECT_ROOT / ".env"
+# The optional extra (pyproject.toml) that installs each driver module.
+DRIVER_EXTRAS = {
+    "psycopg": "postgres",
+    "pymysql": "mysql",
+    "asyncpg": "async",
+    "aiosqlite": "async",
+    "greenlet": "async",
+}
 # Anchored to the project root, not the working directory, so that
 # `alembic upgrade head` and `python scripts/seed.py` find the same file
 # wherever they are run from.
@@ -62,12 +73,24 @@ def database_url(*, env_file: Path | None = ENV_FILE) -> URL:
     if raw is None:
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_PATH))
     try:
-        return make_url(raw)
+        url = make_url(raw)
     except ArgumentError:
         # The raw value may hold a password, so it is not repeated here.
         raise ConfigurationError(
             "DATABASE_URL is not a database URL; expected dialect+driver://user:password@host/name"
         ) from None
+    try:
+        url.get_dialect()
+    except NoSuchModuleError:
+        raise _unknown_dialect(url) from None
+    return url
+
+
+def _unknown_dialect(url: URL) -> ConfigurationError:
+    return ConfigurationError(
+        f"unknown database type {url.drivername!r} in the database URL; "
+        "expected sqlite, postgresql+psycopg or mysql+pymysql"
+    )
 
 
 def _resolve(url: str | URL | None) -> URL:
@@ -89,10 +112,26 @@ def is_async(url: URL) -> bool:
     return bool(getattr(url.get_dialect(), "is_async", False))
 
 
+def _create(factory: Callable[..., T], url: URL, **kwargs: Any) -> T:
+    """``factory(url)``, with a missing driver or unknown dialect as a ConfigurationError."""
+    try:
+        return factory(url, **kwargs)
+    except NoSuchModuleError:
+        raise _unknown_dialect(url) from None
+    except ModuleNotFoundError as error:
+        module = (error.name or "").split(".")[0]
+        extra = DRIVER_EXTRAS.get(module)
+        install = f"pip install -e '.[{extra}]'" if extra else f"pip install {module}"
+        raise ConfigurationError(
+            f"the database URL uses {url.drivername}, whose module {module!r} is not "
+            f"installed; run: {install}"
+        ) from None
+
+
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url``, or for the configured database if none is given."""
     url = _resolve(url)
-    engine = create_engine(url, **kwargs)
+    engine = _create(create_engine, url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -105,7 +144,7 @@ def make_async_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngin
     from sqlalchemy.ext.asyncio import create_async_engine
 
     url = _resolve(url)
-    engine = create_async_engine(url, **kwargs)
+    engine = _create(create_async_engine, url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine.sync_engine)
     return engine
@@ -141,9 +180,25 @@ async def _run_async(work: Callable[[Connection], T], url: URL, **kwargs: Any) -
         await engine.dispose()
 
 
-def make_session_factory(bind: Engine | Connection | None = None) -> sessionmaker[Session]:
-    """A session factory bound to ``bind`` (the configured database by default)."""
-    return sessionmaker(bind=bind if bind is not None else make_engine())
+@functools.cache
+def get_engine() -> Engine:
+    """The application's engine: one per process, made on first use, with its pool.
+
+    An engine is meant to live as long as the process (SQLAlchemy's
+    "Working with Engines and Connections"); making one per request would
+    open a new pool, and new connections, every time.
+    """
+    return make_engine()
+
+
+@functools.cache
+def get_sessionmaker() -> sessionmaker[Session]:
+    """The application's session factory, bound to :func:`get_engine`.
+
+    ``with get_sessionmaker().begin() as session:`` is one unit of work,
+    committed at the end of the block (rolled back on an exception).
+    """
+    return sessionmaker(bind=get_engine())
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -2,8 +2,13 @@
 
 Each finding names the file, line, revision and operation, says why it is
 dangerous while the app is serving traffic, and what to do instead (after
-strong_migrations and squawk). Only ``upgrade()`` is checked: a downgrade is
-expected to drop what its upgrade added.
+strong_migrations and squawk). Only ``upgrade()`` is checked, with the
+module's functions it calls (and batch contexts they open or are handed): a
+downgrade is expected to drop what its upgrade added.
+
+Raw SQL in ``op.execute("...")`` is checked by squawk (the ``dev`` extra), on
+the SQL that ``alembic upgrade head --sql`` writes for PostgreSQL; its
+findings are named ``squawk:<rule>`` and acknowledged the same way.
 
 A revision acknowledges a finding it has thought about with a comment on the
 operation's line, or the line above it, that names the rule:
@@ -17,15 +22,21 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = PROJECT_ROOT / "migrations" / "versions"
-MARKER = re.compile(r"#\s*migration-lint:\s*ignore\[([a-z0-9,\s-]+)\]")
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+MARKER = re.compile(r"#\s*migration-lint:\s*ignore\[([a-z0-9,:\s-]+)\]")
 
 RULES: dict[str, tuple[str, str]] = {
     # rule: (why it is dangerous, what to do instead)
@@ -49,6 +60,18 @@ RULES: dict[str, tuple[str, str]] = {
         "a NOT NULL column without a server default fails on a table that has rows, "
         "and old instances inserting without it fail",
         "give it a server_default, or add it nullable, backfill, then set NOT NULL",
+    ),
+    "set-not-null": (
+        "SET NOT NULL reads the whole table under an exclusive lock on PostgreSQL, "
+        "blocking reads and writes until it is done",
+        "add a CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it in a later "
+        "migration, then SET NOT NULL (PostgreSQL 12+ then skips the scan)",
+    ),
+    "backfill-in-migration": (
+        "an UPDATE of every row in the migration's transaction locks them all until it "
+        "commits, and rewrites the whole table at once",
+        "backfill in batches that commit separately (a script, or a revision using "
+        "autocommit_block), then run the schema change that needs it",
     ),
     "change-column-type": (
         "most type changes rewrite the whole table under an exclusive lock",
@@ -78,9 +101,11 @@ class Finding:
     revision: str
     rule: str
     operation: str
+    # For rules of squawk's, which RULES does not describe: (why, instead).
+    explanation: tuple[str, str] | None = None
 
     def __str__(self) -> str:
-        why, instead = RULES[self.rule]
+        why, instead = self.explanation or RULES[self.rule]
         return (
             f"{_shown(self.path)}:{self.line}: revision {self.revision}: {self.rule}: "
             f"{self.operation}: {why}. Instead: {instead}. "
@@ -90,6 +115,10 @@ class Finding:
 
 class LintInputError(Exception):
     """A file could not be read or parsed; the message says which and where."""
+
+
+class SquawkUnavailable(Exception):
+    """squawk could not run; the message says why. The other rules still ran."""
 
 
 def _shown(path: Path) -> str:
@@ -132,34 +161,128 @@ def _revision_id(tree: ast.Module) -> str:
     return "?"
 
 
-def _upgrade(tree: ast.Module) -> ast.FunctionDef | None:
-    return next(
-        (
-            node
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef) and node.name == "upgrade"
-        ),
-        None,
-    )
+def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
-def _batch_tables(upgrade: ast.FunctionDef) -> dict[str, str]:
-    """``{"batch_op": "users"}`` for every ``with op.batch_alter_table("users") as batch_op``."""
-    aliases: dict[str, str] = {}
-    for node in ast.walk(upgrade):
+def _call_name(call: ast.expr) -> str | None:
+    """``f`` for ``f(...)``, ``batch_alter_table`` for ``op.batch_alter_table(...)``."""
+    if not isinstance(call, ast.Call):
+        return None
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return None
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """A function reached from upgrade(), and which of its names are batch operations."""
+
+    function: ast.FunctionDef
+    # {"batch_op": "users"} for `with op.batch_alter_table("users") as batch_op`,
+    # also through a helper that yields one, or a parameter a batch_op was passed to.
+    batch_tables: dict[str, str]
+
+
+def _batch_wrapper_table(function: ast.FunctionDef) -> ast.expr | None:
+    """For a helper that yields ``op.batch_alter_table(TABLE)``'s batch_op: TABLE."""
+    yielded = {
+        node.value.id
+        for node in ast.walk(function)
+        if isinstance(node, ast.Yield) and isinstance(node.value, ast.Name)
+    }
+    for node in ast.walk(function):
         if isinstance(node, ast.With):
             for item in node.items:
-                call = item.context_expr
                 if (
-                    isinstance(call, ast.Call)
-                    and isinstance(call.func, ast.Attribute)
-                    and call.func.attr == "batch_alter_table"
+                    _call_name(item.context_expr) == "batch_alter_table"
                     and isinstance(item.optional_vars, ast.Name)
+                    and item.optional_vars.id in yielded
                 ):
-                    aliases[item.optional_vars.id] = (
-                        _string(_argument(call, 0, "table_name")) or "?"
-                    )
-    return aliases
+                    assert isinstance(item.context_expr, ast.Call)
+                    return _argument(item.context_expr, 0, "table_name")
+    return None
+
+
+def _resolve_table(expression: ast.expr | None, function: ast.FunctionDef, call: ast.Call) -> str:
+    """The table name ``expression`` stands for: a literal, or a parameter given one."""
+    if (name := _string(expression)) is not None:
+        return name
+    if isinstance(expression, ast.Name):
+        parameters = [argument.arg for argument in function.args.args]
+        if expression.id in parameters:
+            return _string(_argument(call, parameters.index(expression.id), expression.id)) or "?"
+    return "?"
+
+
+def _scopes(tree: ast.Module) -> list[_Scope]:
+    """upgrade() and every module function it calls, directly or not, with their batch names."""
+    functions = _functions(tree)
+    upgrade = functions.get("upgrade")
+    if upgrade is None:
+        return []
+    scopes: list[_Scope] = []
+    pending = [_Scope(upgrade, {})]
+    seen: set[str] = set()
+    while pending:
+        scope = pending.pop()
+        if scope.function.name in seen:
+            continue
+        seen.add(scope.function.name)
+        aliases = dict(scope.batch_tables)
+        for node in ast.walk(scope.function):
+            if not isinstance(node, ast.With):
+                continue
+            for item in node.items:
+                call, target = item.context_expr, item.optional_vars
+                if not isinstance(call, ast.Call) or not isinstance(target, ast.Name):
+                    continue
+                name = _call_name(call)
+                if name == "batch_alter_table":
+                    aliases[target.id] = _string(_argument(call, 0, "table_name")) or "?"
+                elif (
+                    name in functions
+                    and (table := _batch_wrapper_table(functions[name])) is not None
+                ):
+                    aliases[target.id] = _resolve_table(table, functions[name], call)
+        scopes.append(_Scope(scope.function, aliases))
+        for node in ast.walk(scope.function):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                helper = functions.get(node.func.id)
+                if helper is None or helper.name in seen:
+                    continue
+                # A batch_op passed to a helper is a batch_op inside it too.
+                passed = {
+                    parameter.arg: aliases[argument.id]
+                    for parameter, argument in zip(helper.args.args, node.args, strict=False)
+                    if isinstance(argument, ast.Name) and argument.id in aliases
+                }
+                pending.append(_Scope(helper, passed))
+    return scopes
+
+
+def _is_whole_table_update(call: ast.Call) -> bool:
+    """``op.execute("UPDATE t SET ...")`` with no WHERE, or ``sa.update(t).values(...)``."""
+    statement = _argument(call, 0, "sqltext")
+    if isinstance(statement, ast.Call) and _call_name(statement) == "text":
+        statement = _argument(statement, 0, "text")
+    if (sql := _string(statement)) is not None:
+        return bool(re.match(r"\s*update\b", sql, re.IGNORECASE)) and not re.search(
+            r"\bwhere\b", sql, re.IGNORECASE
+        )
+    # A Core update(): whole-table unless .where(...) appears in the chain.
+    names = (
+        {
+            node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+            for node in ast.walk(statement)
+            if statement is not None
+        }
+        if statement is not None
+        else set()
+    )
+    return "update" in names and "where" not in names
 
 
 def _findings_in_call(
@@ -184,6 +307,11 @@ def _findings_in_call(
             yield "rename-column"
         if _keyword(call, "type_") is not None:
             yield "change-column-type"
+        if _is_false(_keyword(call, "nullable")) and table not in new_tables:
+            yield "set-not-null"
+    elif operation == "execute":
+        if _is_whole_table_update(call):
+            yield "backfill-in-migration"
     elif operation == "add_column":
         column = _argument(call, 0 if batch_table else 1, "column")
         if (
@@ -224,36 +352,34 @@ def lint_file(path: Path) -> list[Finding]:
         raise LintInputError(f"{_shown(path)}: cannot read: {error}") from None
     except SyntaxError as error:
         raise LintInputError(f"{_shown(path)}:{error.lineno}: {error.msg}") from None
-    upgrade = _upgrade(tree)
-    if upgrade is None:
-        return []
     revision = _revision_id(tree)
     lines = source.splitlines()
-    batch_tables = _batch_tables(upgrade)
-    calls = [
-        node
-        for node in ast.walk(upgrade)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and (node.func.value.id == "op" or node.func.value.id in batch_tables)
-    ]
+    calls: list[tuple[ast.Call, str | None]] = []  # (call, its batch table or None for op.*)
+    for scope in _scopes(tree):
+        for node in ast.walk(scope.function):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+            ):
+                owner = node.func.value.id
+                if owner == "op":
+                    calls.append((node, None))
+                elif owner in scope.batch_tables:
+                    calls.append((node, scope.batch_tables[owner]))
     new_tables = {
         name
-        for call in calls
-        if isinstance(call.func, ast.Attribute)
-        and call.func.attr == "create_table"
+        for call, batch_table in calls
+        if batch_table is None
+        and _call_name(call) == "create_table"
         and (name := _string(_argument(call, 0, "table_name")))
     }
     findings = []
-    for call in sorted(calls, key=lambda node: node.lineno):
-        assert isinstance(call.func, ast.Attribute)
-        assert isinstance(call.func.value, ast.Name)
-        owner = call.func.value.id
-        batch_table = batch_tables.get(owner) if owner != "op" else None
+    for call, batch_table in sorted(calls, key=lambda item: item[0].lineno):
         acknowledged = _acknowledged(lines, call)
-        operation = ast.get_source_segment(source, call) or call.func.attr
-        operation = " ".join(operation.split())
+        operation = " ".join(
+            (ast.get_source_segment(source, call) or _call_name(call) or "").split()
+        )
         for rule in _findings_in_call(call, batch_table, new_tables):
             if rule not in acknowledged:
                 findings.append(Finding(path, call.lineno, revision, rule, operation))
@@ -262,6 +388,129 @@ def lint_file(path: Path) -> list[Finding]:
 
 def lint(paths: Sequence[Path]) -> list[Finding]:
     return [finding for path in paths for finding in lint_file(path)]
+
+
+# Raw SQL, through squawk ------------------------------------------------------------
+
+# Rules left out: env.py sets lock_timeout and statement_timeout itself, each
+# revision runs in a transaction, and the prefer-* rules are about style.
+SQUAWK_EXCLUDED = [
+    "require-lock-timeout",
+    "require-statement-timeout",
+    "prefer-robust-stmts",
+    "prefer-bigint-over-int",
+    "prefer-bigint-over-smallint",
+    "prefer-identity",
+    "prefer-text-field",
+    "prefer-timestamp-tz",
+]
+# Offline SQL needs only a dialect, not a server or a driver.
+OFFLINE_URL = "postgresql://lint@offline.invalid/lint"
+RUNNING = re.compile(r"^-- Running upgrade \S* -> (\S+)")
+
+
+def _normalized(sql: str) -> str:
+    return " ".join(sql.split()).rstrip(";").strip()
+
+
+def _raw_sql_calls(path: Path) -> tuple[str, dict[str, int]]:
+    """(revision, {normalized SQL: line}) for each ``op.execute`` of literal SQL in upgrade()."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: dict[str, int] = {}
+    for scope in _scopes(tree):
+        for node in ast.walk(scope.function):
+            if (
+                isinstance(node, ast.Call)
+                and _call_name(node) == "execute"
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "op"
+            ):
+                statement = _argument(node, 0, "sqltext")
+                if isinstance(statement, ast.Call) and _call_name(statement) == "text":
+                    statement = _argument(statement, 0, "text")
+                if (sql := _string(statement)) is not None:
+                    found[_normalized(sql)] = node.lineno
+    return _revision_id(tree), found
+
+
+def _offline_statements(alembic_ini: Path) -> list[tuple[str, str]]:
+    """(revision, statement) for each statement of ``alembic upgrade head --sql`` on PostgreSQL."""
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(alembic_ini), "upgrade", "head", "--sql"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": OFFLINE_URL},
+        cwd=alembic_ini.parent,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise SquawkUnavailable(f"the history's SQL cannot be written offline: {last}")
+    statements: list[tuple[str, str]] = []
+    revision, pending = "", []
+    for line in result.stdout.splitlines():
+        if match := RUNNING.match(line):
+            revision = match.group(1)
+            continue
+        pending.append(line)
+        if line.rstrip().endswith(";"):
+            statements.append((revision, _normalized("\n".join(pending))))
+            pending = []
+    return statements
+
+
+def squawk(paths: Sequence[Path], alembic_ini: Path, executable: str) -> list[Finding]:
+    """squawk's findings on the raw SQL that ``paths`` run through ``op.execute``.
+
+    The SQL is taken from the PostgreSQL offline SQL of the whole history (so
+    ``sa.text(...)`` arrives as PostgreSQL will run it), and each finding is
+    mapped back to its revision and the ``op.execute`` line that holds the
+    statement. SQL built at run time matches no line and is not checked; what
+    Alembic's own operations emit is checked by the rules above.
+    """
+    by_revision: dict[str, tuple[Path, dict[str, int]]] = {}
+    for path in paths:
+        revision, calls = _raw_sql_calls(path)
+        by_revision[revision] = (path, calls)
+    checked: list[tuple[Path, str, int, str]] = []  # (file, revision, line, statement)
+    for revision, statement in _offline_statements(alembic_ini):
+        if revision in by_revision:
+            path, calls = by_revision[revision]
+            if statement in calls:
+                checked.append((path, revision, calls[statement], statement))
+    if not checked:
+        return []
+    with tempfile.TemporaryDirectory() as directory:
+        sql = Path(directory) / "raw.sql"
+        # One statement per line, so that a finding's line is its statement.
+        sql.write_text("".join(f"{statement};\n" for *_, statement in checked))
+        result = subprocess.run(
+            [executable, "--reporter", "json", "--assume-in-transaction",
+             f"--exclude={','.join(SQUAWK_EXCLUDED)}", str(sql)],
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+    try:
+        reported = json.loads(result.stdout or "[]")
+    except json.JSONDecodeError:
+        raise SquawkUnavailable(f"squawk failed: {result.stderr.strip()}") from None
+    findings = []
+    for item in reported:
+        path, revision, line, statement = checked[item["line"]]
+        rule = f"squawk:{item['rule_name']}"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        marked = {
+            name.strip()
+            for number in (line - 1, line)
+            if 0 < number <= len(lines)
+            for match in MARKER.finditer(lines[number - 1])
+            for name in match.group(1).split(",")
+        }
+        if rule not in marked:
+            why = item["message"].rstrip(".")
+            instead = (item.get("help") or "see squawk's documentation of the rule").rstrip(".")
+            findings.append(Finding(path, line, revision, rule, statement, (why, instead)))
+    return findings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -276,14 +525,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="revision files to check (default: every file in migrations/versions)",
     )
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=ALEMBIC_INI,
+        help="the alembic.ini of the history, for squawk's offline SQL (default: the project's)",
+    )
+    parser.add_argument("--no-squawk", action="store_true", help="do not check raw SQL with squawk")
     args = parser.parse_args(argv)
     paths = args.files or sorted(VERSIONS.glob("*.py"))
     try:
         findings = lint(paths)
+        if not args.no_squawk:
+            findings += _squawk_or_say_why_not(paths, args.config)
     except LintInputError as error:
         print(f"lint_migrations.py: {error}", file=sys.stderr)
         return 2
-    for finding in findings:
+    for finding in sorted(findings, key=lambda finding: (str(finding.path), finding.line)):
         print(finding)
     checked = f"{len(paths)} revision file{'s' if len(paths) != 1 else ''}"
     if findings:
@@ -291,6 +550,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(f"No dangerous operations in {checked}.")
     return 0
+
+
+def _squawk_or_say_why_not(paths: Sequence[Path], alembic_ini: Path) -> list[Finding]:
+    executable = shutil.which("squawk")
+    try:
+        if executable is None:
+            raise SquawkUnavailable("it is not installed (pip install -e '.[dev]')")
+        return squawk(paths, alembic_ini, executable)
+    except SquawkUnavailable as error:
+        print(
+            f"lint_migrations.py: raw SQL in op.execute was not checked with squawk: {error}",
+            file=sys.stderr,
+        )
+        return []
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from models.database import display_url, make_engine
 from models.revisions import alembic_config
-from tests.histories import copy_history
+from tests.histories import History, new_history
+from tests.migration_checks import connected
 from tests.scratch import BACKEND, SERVER_URL, scratch_database
 
 
@@ -72,7 +73,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
 def engine(database_url: URL) -> Iterator[Engine]:
     """An engine on the session's database, migrated to head by Alembic."""
     engine = make_engine(database_url, poolclass=pool.NullPool)
-    with engine.begin() as connection:
+    # No transaction open: each revision commits its own (and on SQLite,
+    # migrations switch foreign keys off, which only works outside one).
+    with engine.connect() as connection:
         command.upgrade(alembic_config(connection), "head")
     yield engine
     engine.dispose()
@@ -107,6 +110,18 @@ def empty_database_url(database_url: URL, tmp_path: Path) -> Iterator[URL]:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Path:
-    """A copy of migrations/ to add revisions to (its alembic.ini is one level up)."""
-    return copy_history(tmp_path)
+def migrated(empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> URL:
+    """A database of its own at head, for tests that commit (the seed does).
+
+    DATABASE_URL points at it, for code run in this process.
+    """
+    with connected(empty_database_url) as connection:
+        command.upgrade(alembic_config(connection), "head")
+    monkeypatch.setenv("DATABASE_URL", empty_database_url.render_as_string(hide_password=False))
+    return empty_database_url
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> History:
+    """An empty migration history of the test's own, to add revisions to."""
+    return new_history(tmp_path)

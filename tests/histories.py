@@ -1,65 +1,135 @@
-"""Temporary copies of migrations/ with extra revisions, for tests that need a
-broken or special history. Nothing here ever writes into the repository."""
+"""Migration histories in temporary directories, for tests of the migration machinery.
+
+A test that checks a mechanism (the safety net, the migrator lock, foreign
+keys on SQLite) builds a history of its own with :func:`new_history`: the
+project's ``env.py`` and revision template, and revisions the test writes.
+It then passes or fails on the mechanism's merit alone, whatever the
+project's own history holds. :func:`copy_history` copies the real history,
+for tests about that history. Nothing here writes into the repository.
+"""
 
 from __future__ import annotations
 
 import re
 import shutil
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
 
 from models.database import PROJECT_ROOT
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
+HEAD = "head"
+
+REVISION_FILE = """\
+import time
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = {revision!r}
+down_revision = {down_revision!r}
+branch_labels = None
+depends_on = None
 
 
-def copy_history(directory: Path) -> Path:
-    """Copy migrations/ into ``directory``, with an alembic.ini beside it that points there.
+def upgrade() -> None:
+{upgrade}
 
-    Returns the copy's script location; its alembic.ini is ``<copy>/../alembic.ini``.
-    """
-    copy = directory / "migrations"
-    shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+
+def downgrade() -> None:
+{downgrade}
+"""
+
+
+@dataclass
+class History:
+    """A migration history in a directory of its own, with an alembic.ini beside it."""
+
+    location: Path
+    # What autogenerate and the drift check compare the schema with; None
+    # means the project's models.
+    metadata: MetaData | None = None
+
+    @property
+    def ini(self) -> Path:
+        return self.location.parent / "alembic.ini"
+
+    def config(self) -> Config:
+        config = Config(str(self.ini))
+        if self.metadata is not None:
+            config.attributes["target_metadata"] = self.metadata
+        return config
+
+    def revisions(self) -> list[str]:
+        """Every revision, from the first to the head."""
+        script = ScriptDirectory.from_config(self.config())
+        return [rev.revision for rev in reversed(list(script.walk_revisions("base", "heads")))]
+
+    @property
+    def head(self) -> str | None:
+        return ScriptDirectory.from_config(self.config()).get_current_head()
+
+    def add(
+        self,
+        upgrade: str,
+        downgrade: str = "pass",
+        *,
+        revision: str | None = None,
+        down_revision: str | None = HEAD,
+    ) -> str:
+        """Write a revision on top of the head (or on ``down_revision``); return its id.
+
+        ``upgrade`` and ``downgrade`` are function bodies, dedented.
+        """
+        revision = revision or f"rev{len(list(self.versions.glob('*.py'))) + 1:04d}"
+        if down_revision == HEAD:
+            down_revision = self.head
+        body = REVISION_FILE.format(
+            revision=revision,
+            down_revision=down_revision,
+            upgrade=textwrap.indent(textwrap.dedent(upgrade).strip(), "    "),
+            downgrade=textwrap.indent(textwrap.dedent(downgrade).strip(), "    "),
+        )
+        self.file(revision).write_text(body)
+        return revision
+
+    @property
+    def versions(self) -> Path:
+        return self.location / "versions"
+
+    def file(self, revision: str) -> Path:
+        """The file :meth:`add` wrote ``revision`` to."""
+        return self.versions / f"{revision}_test.py"
+
+
+def _write_ini(directory: Path, location: Path) -> None:
     ini = (PROJECT_ROOT / "alembic.ini").read_text()
-    ini = re.sub(r"(?m)^script_location = .*$", f"script_location = {copy}", ini)
+    ini = re.sub(r"(?m)^script_location = .*$", f"script_location = {location}", ini)
     # The copy's env.py imports the project's models from the repository.
     ini = re.sub(r"(?m)^prepend_sys_path = .*$", f"prepend_sys_path = {PROJECT_ROOT}", ini)
     # New revision files in the copy need not be formatted.
     ini = re.sub(r"(?m)^hooks = .*$", "hooks =", ini)
     (directory / "alembic.ini").write_text(ini)
-    return copy
 
 
-def add_revision(
-    history: Path, revision: str, down_revision: str | None, upgrade: str, downgrade: str = "pass"
-) -> Path:
-    """Write a revision file into a copied history; bodies are Python, dedented."""
-    body = textwrap.dedent(
-        """\
-        import time
-
-        import sqlalchemy as sa
-        from alembic import op
-
-        revision = {revision!r}
-        down_revision = {down_revision!r}
-        branch_labels = None
-        depends_on = None
+def new_history(directory: Path, metadata: MetaData | None = None) -> History:
+    """An empty history in ``directory``: the project's env.py and template, no revisions."""
+    location = directory / "migrations"
+    (location / "versions").mkdir(parents=True)
+    for name in ("env.py", "script.py.mako"):
+        shutil.copy(MIGRATIONS / name, location / name)
+    _write_ini(directory, location)
+    return History(location, metadata)
 
 
-        def upgrade() -> None:
-        {upgrade}
-
-
-        def downgrade() -> None:
-        {downgrade}
-        """
-    ).format(
-        revision=revision,
-        down_revision=down_revision,
-        upgrade=textwrap.indent(textwrap.dedent(upgrade).strip(), "    "),
-        downgrade=textwrap.indent(textwrap.dedent(downgrade).strip(), "    "),
-    )
-    path = history / "versions" / f"{revision}_test.py"
-    path.write_text(body)
-    return path
+def copy_history(directory: Path) -> History:
+    """A copy of the project's own history in ``directory``, to add revisions to."""
+    location = directory / "migrations"
+    shutil.copytree(MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
+    _write_ini(directory, location)
+    return History(location)

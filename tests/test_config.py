@@ -1,17 +1,26 @@
-"""Where the database URL comes from, and how it is shown."""
+"""Where the database URL comes from, how it is shown, what happens when its
+driver is missing, and how the application gets its engine and sessions."""
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import URL, Column, Integer, MetaData, Table, insert, make_url, select, text
 
 from models.database import (
     DEFAULT_SQLITE_PATH,
+    PROJECT_ROOT,
     ConfigurationError,
     database_url,
     display_url,
+    get_engine,
+    get_sessionmaker,
     make_engine,
 )
+from tests.commands import SEED_SCRIPT
 
 
 @pytest.fixture
@@ -71,3 +80,100 @@ def test_sqlite_connections_enforce_foreign_keys(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+# A driver that is not installed ------------------------------------------------------
+
+# Each command runs as `python -c`, so that the driver can be made unimportable
+# first, as if it were not installed.
+UNAVAILABLE = "import sys; sys.modules[{module!r}] = None\n"
+RUN_ALEMBIC = """
+import runpy
+sys.argv = ["alembic", "upgrade", "head"]
+runpy.run_module("alembic", run_name="__main__")
+"""
+RUN_SEED = f"""
+import runpy
+sys.argv = ["seed.py"]
+sys.path.insert(0, {str(SEED_SCRIPT.parent)!r})
+runpy.run_path({str(SEED_SCRIPT)!r}, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("command", [RUN_ALEMBIC, RUN_SEED], ids=["alembic", "seed"])
+@pytest.mark.parametrize(
+    ("url", "module", "extra"),
+    [
+        ("postgresql+psycopg://app:hunter2@db.invalid/app", "psycopg", "postgres"),
+        ("mysql+pymysql://app:hunter2@db.invalid/app", "pymysql", "mysql"),
+        ("postgresql+asyncpg://app:hunter2@db.invalid/app", "asyncpg", "async"),
+    ],
+    ids=["postgres", "mysql", "async"],
+)
+def test_a_missing_driver_is_one_line_naming_the_extra_to_install(
+    command: str, url: str, module: str, extra: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", UNAVAILABLE.format(module=module) + command],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"pip install -e '.[{extra}]'" in last
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("command", [RUN_ALEMBIC, RUN_SEED], ids=["alembic", "seed"])
+def test_an_unknown_database_type_is_one_line(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + command],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": "postgres://app:hunter2@db.invalid/app"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "unknown database type 'postgres'" in result.stderr.strip().splitlines()[-1]
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+# The application's engine and sessions -------------------------------------------------
+
+
+@pytest.fixture
+def app_database(migrated: URL) -> Iterator[URL]:
+    """The app's engine and session factory, made afresh on the test's database."""
+    get_engine.cache_clear()
+    get_sessionmaker.cache_clear()
+    yield migrated
+    get_engine().dispose()
+    get_engine.cache_clear()
+    get_sessionmaker.cache_clear()
+
+
+def test_the_app_has_one_engine_and_one_session_factory_per_process(app_database: URL) -> None:
+    assert get_engine() is get_engine()
+    assert get_engine().url == app_database
+    assert get_sessionmaker() is get_sessionmaker()
+    with get_sessionmaker()() as first, get_sessionmaker()() as second:
+        assert first.get_bind() is second.get_bind() is get_engine()
+
+
+def test_a_unit_of_work_commits_at_the_end_of_the_block(app_database: URL) -> None:
+    notes = Table("app_notes", MetaData(), Column("id", Integer, primary_key=True))
+    notes.create(get_engine())
+    Session = get_sessionmaker()
+    with Session.begin() as session:
+        session.execute(insert(notes).values(id=1))
+    with Session() as session, pytest.raises(ZeroDivisionError), session.begin():  # noqa: PT012
+        session.execute(insert(notes).values(id=2))
+        raise ZeroDivisionError  # anything that ends the block early
+    with Session() as session:
+        assert session.scalars(select(notes.c.id)).all() == [1]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import yaml
 from sqlalchemy import make_url
 
 from models.database import PROJECT_ROOT
+from tests.histories import new_history
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "ci.yml"
 
@@ -86,6 +89,37 @@ def test_pre_commit_runs_ruff_and_alembic_check() -> None:
     assert {"ruff", "ruff-format", "alembic-check"} <= hooks
 
 
+def run_pre_commit_hook(hook_id: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a local hook's command as pre-commit does: its entry split like a shell would."""
+    config = yaml.safe_load((PROJECT_ROOT / ".pre-commit-config.yaml").read_text())
+    hook = next(hook for repo in config["repos"] for hook in repo["hooks"] if hook["id"] == hook_id)
+    assert hook["language"] == "system"
+    assert hook["pass_filenames"] is False
+    # A system hook finds its commands on PATH: here, this virtual environment's.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return subprocess.run(
+        [*shlex.split(hook["entry"]), *hook.get("args", [])],
+        cwd=cwd,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_alembic_check_hook_passes_on_this_project() -> None:
+    result = run_pre_commit_hook("alembic-check", PROJECT_ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
+
+
+def test_the_alembic_check_hook_fails_on_models_without_a_migration(tmp_path: Path) -> None:
+    new_history(tmp_path)  # the project's models, and no revision that creates their tables
+    result = run_pre_commit_hook("alembic-check", tmp_path)
+    assert result.returncode != 0
+    assert "New upgrade operations detected" in result.stdout + result.stderr
+
+
 def paracelsus_check(readme: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
@@ -113,5 +147,8 @@ def test_the_readme_diagram_matches_the_models() -> None:
 def test_a_stale_diagram_is_caught(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     text = (PROJECT_ROOT / "README.md").read_text()
-    readme.write_text(text.replace("VARCHAR(100) full_name", "VARCHAR(100) nickname"))
+    # A table the models do not have, inside the generated block.
+    stale = text.replace("erDiagram\n", "erDiagram\n  dropped_table {\n    INTEGER id PK\n  }\n", 1)
+    assert stale != text
+    readme.write_text(stale)
     assert paracelsus_check(readme).returncode != 0

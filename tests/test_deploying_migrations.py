@@ -1,7 +1,7 @@
 """Migrations are safe to run where the app is live: one migrator at a time,
 statements that give up on a busy table instead of blocking it, all or
 nothing on failure, and async URLs. Everything runs `alembic` in subprocesses,
-as a deployment would."""
+as a deployment would, on small histories the tests build (tests/histories.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from sqlalchemy import URL, inspect, text
 
 from models.database import make_engine
 from tests import commands
-from tests.histories import add_revision
-from tests.migration_checks import history_config, revisions_in_order
+from tests.histories import History
 from tests.scratch import BACKEND
 
 MIGRATORS = 8
@@ -23,16 +22,27 @@ MIGRATORS = 8
 SLOW_REVISION_SECONDS = 2
 
 
-def ini_of(history: Path) -> Path:
-    return history.parent / "alembic.ini"
+ACCOUNTS = (
+    """
+    op.create_table(
+        "accounts",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(50), nullable=False),
+    )
+    """,
+    'op.drop_table("accounts")',
+)
 
 
-def head_of(history: Path) -> str:
-    return revisions_in_order(history_config(str(history)))[-1]
+@pytest.fixture
+def accounts(history: History) -> History:
+    """A history of one revision, which creates the accounts table."""
+    history.add(*ACCOUNTS)
+    return history
 
 
 def database_state(url: URL) -> tuple[list[str], set[str], set[str]]:
-    """(alembic_version rows, table names, users column names)."""
+    """(alembic_version rows, table names, accounts column names)."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
@@ -47,8 +57,8 @@ def database_state(url: URL) -> tuple[list[str], set[str], set[str]]:
                 else []
             )
             columns = (
-                {column["name"] for column in inspector.get_columns("users")}
-                if "users" in tables
+                {column["name"] for column in inspector.get_columns("accounts")}
+                if "accounts" in tables
                 else set()
             )
     finally:
@@ -59,30 +69,26 @@ def database_state(url: URL) -> tuple[list[str], set[str], set[str]]:
 # One migrator at a time -------------------------------------------------------------
 
 
-def add_slow_revision(history: Path, seconds: float = SLOW_REVISION_SECONDS) -> str:
-    revision = "510w00000001"
-    add_revision(
-        history,
-        revision,
-        head_of(history),
+def add_slow_revision(history: History, seconds: float = SLOW_REVISION_SECONDS) -> str:
+    return history.add(
         f"""
         time.sleep({seconds})
         op.create_table("concurrency_probe", sa.Column("id", sa.Integer, primary_key=True))
         op.execute("INSERT INTO concurrency_probe (id) VALUES (1)")
         """,
         'op.drop_table("concurrency_probe")',
+        revision="510w00000001",
     )
-    return revision
 
 
 def upgrade_concurrently(
-    history: Path, url: URL, **settings: str
+    history: History, url: URL, **settings: str
 ) -> tuple[list[subprocess.CompletedProcess[str]], float]:
     """Start MIGRATORS `alembic upgrade head` processes at once; wait for them all."""
     start = time.monotonic()
     processes = [
         commands.start(
-            *commands.alembic_args("upgrade", "head", ini=ini_of(history)), database=url, **settings
+            *commands.alembic_args("upgrade", "head", ini=history.ini), database=url, **settings
         )
         for _ in range(MIGRATORS)
     ]
@@ -110,15 +116,17 @@ def probe_rows(url: URL) -> int:
 
 @pytest.mark.parametrize("attempt", [1, 2])
 def test_concurrent_upgrades_apply_every_revision_once(
-    history: Path, empty_database_url: URL, attempt: int
+    accounts: History, empty_database_url: URL, attempt: int
 ) -> None:
     """Eight app instances starting at once all succeed; each revision runs exactly once.
 
     MIGRATION_LOCK_TIMEOUT is shorter than the slow revision, which shows that
     waiting for the migrator lock is not bounded by it: the others wait their turn.
     """
-    head = add_slow_revision(history)
-    results, elapsed = upgrade_concurrently(history, empty_database_url, MIGRATION_LOCK_TIMEOUT="1")
+    head = add_slow_revision(accounts)
+    results, elapsed = upgrade_concurrently(
+        accounts, empty_database_url, MIGRATION_LOCK_TIMEOUT="1"
+    )
     failures = [result.stderr.strip().splitlines()[-1:] for result in results if result.returncode]
     assert not failures, f"{len(failures)} of {MIGRATORS} migrators failed: {failures}"
     versions, _, _ = database_state(empty_database_url)
@@ -128,11 +136,11 @@ def test_concurrent_upgrades_apply_every_revision_once(
 
 
 def test_concurrent_upgrades_collide_without_the_lock(
-    history: Path, empty_database_url: URL
+    accounts: History, empty_database_url: URL
 ) -> None:
     """The same race with MIGRATION_LOCK=off goes wrong: the lock is what prevents it."""
-    head = add_slow_revision(history)
-    results, _ = upgrade_concurrently(history, empty_database_url, MIGRATION_LOCK="off")
+    head = add_slow_revision(accounts)
+    results, _ = upgrade_concurrently(accounts, empty_database_url, MIGRATION_LOCK="off")
     failed = sum(1 for result in results if result.returncode)
     versions, _, _ = database_state(empty_database_url)
     applied_once = probe_rows(empty_database_url) == 1
@@ -161,19 +169,19 @@ def migrator_lock_is_held(url: URL) -> bool:
 
 
 def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
-    history: Path, empty_database_url: URL
+    accounts: History, empty_database_url: URL
 ) -> None:
     """MIGRATION_LOCK_WAIT bounds the wait for the migrator lock, with a one-line message."""
-    add_slow_revision(history, seconds=10)
+    add_slow_revision(accounts, seconds=10)
     first = commands.start(
-        *commands.alembic_args("upgrade", "head", ini=ini_of(history)), database=empty_database_url
+        *commands.alembic_args("upgrade", "head", ini=accounts.ini), database=empty_database_url
     )
     try:
         commands.wait_for(
             lambda: migrator_lock_is_held(empty_database_url), first, "taking the migrator lock"
         )
         second = commands.alembic(
-            "upgrade", "head", ini=ini_of(history), database=empty_database_url,
+            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
             MIGRATION_LOCK_WAIT="0.5",
         )  # fmt: skip
         assert first.poll() is None, "the first migrator finished too early for this test"
@@ -191,17 +199,15 @@ def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
 
 @pytest.mark.backends("postgresql", "mysql")
 def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
-    history: Path, empty_database_url: URL
+    accounts: History, empty_database_url: URL
 ) -> None:
-    initial = head_of(history)
-    add_revision(
-        history,
-        "10c700000001",
-        initial,
-        'op.add_column("users", sa.Column("nickname", sa.String(30), nullable=True))',
-        'op.drop_column("users", "nickname")',
+    initial = accounts.head
+    assert initial is not None
+    accounts.add(
+        'op.add_column("accounts", sa.Column("nickname", sa.String(30), nullable=True))',
+        'op.drop_column("accounts", "nickname")',
     )
-    ini = ini_of(history)
+    ini = accounts.ini
     assert (
         commands.alembic("upgrade", initial, ini=ini, database=empty_database_url).returncode == 0
     )
@@ -211,7 +217,7 @@ def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
         with engine.connect() as blocker:
             # A long-running transaction that has read the table: ALTER TABLE
             # must wait for it (PostgreSQL's table lock, MySQL's metadata lock).
-            blocker.execute(text("SELECT COUNT(*) FROM users"))
+            blocker.execute(text("SELECT COUNT(*) FROM accounts"))
             start = time.monotonic()
             result = commands.alembic(
                 "upgrade", "head", ini=ini, database=empty_database_url, MIGRATION_LOCK_TIMEOUT="2"
@@ -257,24 +263,25 @@ def test_a_bad_setting_is_one_clear_line_and_changes_nothing(
 
 HALF_DONE = """
 op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))
-with op.batch_alter_table("users") as batch_op:
+with op.batch_alter_table("accounts") as batch_op:
     batch_op.add_column(sa.Column("nickname", sa.String(30), nullable=True))
-op.execute("SELECT no_such_column FROM users")
+op.execute("SELECT no_such_column FROM accounts")
 """
 
 
-def fail_half_way(history: Path, url: URL) -> tuple[str, subprocess.CompletedProcess[str]]:
-    initial = head_of(history)
-    add_revision(history, "ha1f00000001", initial, HALF_DONE, 'op.drop_table("half_done")')
-    assert commands.alembic("upgrade", initial, ini=ini_of(history), database=url).returncode == 0
-    return initial, commands.alembic("upgrade", "head", ini=ini_of(history), database=url)
+def fail_half_way(history: History, url: URL) -> tuple[str, subprocess.CompletedProcess[str]]:
+    initial = history.head
+    assert initial is not None
+    history.add(HALF_DONE, 'op.drop_table("half_done")', revision="ha1f00000001")
+    assert commands.alembic("upgrade", initial, ini=history.ini, database=url).returncode == 0
+    return initial, commands.alembic("upgrade", "head", ini=history.ini, database=url)
 
 
 @pytest.mark.backends("sqlite", "postgresql")
 def test_a_migration_that_fails_half_way_leaves_no_trace(
-    history: Path, empty_database_url: URL
+    accounts: History, empty_database_url: URL
 ) -> None:
-    initial, result = fail_half_way(history, empty_database_url)
+    initial, result = fail_half_way(accounts, empty_database_url)
     assert result.returncode != 0
     assert "no_such_column" in result.stderr
     versions, tables, columns = database_state(empty_database_url)
@@ -285,10 +292,10 @@ def test_a_migration_that_fails_half_way_leaves_no_trace(
 
 @pytest.mark.backends("mysql")
 def test_on_mysql_a_failed_migration_keeps_its_ddl_but_not_the_revision(
-    history: Path, empty_database_url: URL
+    accounts: History, empty_database_url: URL
 ) -> None:
     """What the README promises for MySQL/MariaDB, which commit each DDL statement at once."""
-    initial, result = fail_half_way(history, empty_database_url)
+    initial, result = fail_half_way(accounts, empty_database_url)
     assert result.returncode != 0
     versions, tables, columns = database_state(empty_database_url)
     assert versions == [initial], "the failed revision is not recorded as applied"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 import lint_migrations
 from models.database import PROJECT_ROOT
-from tests.histories import add_revision
+from tests.histories import History
 
 LINTER = str(PROJECT_ROOT / "scripts" / "lint_migrations.py")
 
@@ -24,6 +25,8 @@ DANGEROUS = {
         'op.add_column("users", sa.Column("age", sa.Integer(), nullable=False))'
     ),
     "change-column-type": 'op.alter_column("users", "full_name", type_=sa.Text())',
+    "set-not-null": 'op.alter_column("users", "full_name", nullable=False)',
+    "backfill-in-migration": 'op.execute("UPDATE users SET full_name = username")',
     "create-index": 'op.create_index("ix_users_full_name", "users", ["full_name"])',
     "add-unique-constraint": (
         'op.create_unique_constraint("uq_users_full_name", "users", ["full_name"])'
@@ -39,6 +42,7 @@ BATCH_DANGEROUS = {
     "rename-column": 'batch_op.alter_column("full_name", new_column_name="name")',
     "add-not-null-column": 'batch_op.add_column(sa.Column("age", sa.Integer(), nullable=False))',
     "change-column-type": 'batch_op.alter_column("full_name", type_=sa.Text())',
+    "set-not-null": 'batch_op.alter_column("full_name", nullable=False)',
     "create-index": 'batch_op.create_index("ix_users_full_name", ["full_name"])',
     "add-unique-constraint": 'batch_op.create_unique_constraint("uq_users_x", ["full_name"])',
     "add-foreign-key": 'batch_op.create_foreign_key("fk_x", "people", ["id"], ["id"])',
@@ -46,6 +50,11 @@ BATCH_DANGEROUS = {
 
 SAFE = {
     "nullable column": 'op.add_column("users", sa.Column("age", sa.Integer(), nullable=True))',
+    "making a column nullable": 'op.alter_column("users", "full_name", nullable=True)',
+    "an update of some rows": 'op.execute("UPDATE users SET full_name = NULL WHERE id < 1000")',
+    "a core update with a where clause": (
+        'op.execute(sa.update(sa.table("users", sa.column("id"))).where(sa.column("id") < 9))'
+    ),
     "not null with a server default": (
         'op.add_column("users", sa.Column("age", sa.Integer(), nullable=False, server_default="0"))'
     ),
@@ -65,8 +74,8 @@ SAFE = {
 }
 
 
-def lint_body(history: Path, body: str, revision: str = "11e700000001") -> list[str]:
-    path = add_revision(history, revision, None, body, "pass")
+def lint_body(history: History, body: str, revision: str = "11e700000001") -> list[str]:
+    path = history.file(history.add(body, revision=revision, down_revision=None))
     return [finding.rule for finding in lint_migrations.lint_file(path)]
 
 
@@ -79,27 +88,78 @@ def test_the_shipped_migrations_pass() -> None:
 
 
 @pytest.mark.parametrize(("rule", "body"), DANGEROUS.items(), ids=DANGEROUS.keys())
-def test_each_rule_fires(history: Path, rule: str, body: str) -> None:
+def test_each_rule_fires(history: History, rule: str, body: str) -> None:
     assert lint_body(history, body) == [rule]
 
 
 @pytest.mark.parametrize(("rule", "body"), BATCH_DANGEROUS.items(), ids=BATCH_DANGEROUS.keys())
-def test_each_rule_fires_in_batch_mode(history: Path, rule: str, body: str) -> None:
+def test_each_rule_fires_in_batch_mode(history: History, rule: str, body: str) -> None:
     batch = 'with op.batch_alter_table("users") as batch_op:\n    ' + body
     assert lint_body(history, batch) == [rule]
 
 
+def test_a_core_update_of_every_row_is_a_backfill(history: History) -> None:
+    body = 'op.execute(sa.update(sa.table("users", sa.column("n"))).values(n=0))'
+    assert lint_body(history, body) == ["backfill-in-migration"]
+
+
+HELPERS = """\
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "4e1e00000001"
+down_revision = None
+
+
+@contextmanager
+def altering(table):
+    with op.batch_alter_table(table) as batch_op:
+        yield batch_op
+
+
+def add_flag(batch_op):
+    batch_op.add_column(sa.Column("flag", sa.Boolean(), nullable=False))
+
+
+def retire(table, column):
+    op.drop_column(table, column)
+
+
+def upgrade() -> None:
+    with altering("users") as users:
+        users.alter_column("full_name", type_=sa.Text())
+        add_flag(users)
+    retire("posts", "legacy")
+
+
+def unused() -> None:
+    op.drop_table("users")
+"""
+
+
+def test_operations_in_helpers_and_batch_wrappers_are_seen(tmp_path: Path) -> None:
+    """Revisions that tidy their work into functions are checked as closely."""
+    path = tmp_path / "4e1e00000001_helpers.py"
+    path.write_text(HELPERS)
+    found = [(finding.line, finding.rule) for finding in lint_migrations.lint_file(path)]
+    assert found == [(17, "add-not-null-column"), (21, "drop-column"), (26, "change-column-type")]
+
+
 @pytest.mark.parametrize("body", SAFE.values(), ids=SAFE.keys())
-def test_safe_operations_pass(history: Path, body: str) -> None:
+def test_safe_operations_pass(history: History, body: str) -> None:
     assert lint_body(history, body) == []
 
 
-def test_downgrades_are_not_checked(history: Path) -> None:
-    path = add_revision(history, "11e700000002", None, "pass", 'op.drop_table("users")')
+def test_downgrades_are_not_checked(history: History) -> None:
+    path = history.file(
+        history.add("pass", 'op.drop_table("users")', revision="11e700000002", down_revision=None)
+    )
     assert lint_migrations.lint_file(path) == []
 
 
-def test_a_marker_acknowledges_only_the_rule_it_names(history: Path) -> None:
+def test_a_marker_acknowledges_only_the_rule_it_names(history: History) -> None:
     acknowledged = 'op.drop_column("users", "full_name")  # migration-lint: ignore[drop-column] ok'
     assert lint_body(history, acknowledged) == []
     above = '# migration-lint: ignore[drop-table] archived in 2.3\nop.drop_table("users")'
@@ -108,8 +168,10 @@ def test_a_marker_acknowledges_only_the_rule_it_names(history: Path) -> None:
     assert lint_body(history, wrong_rule, "11e700000004") == ["drop-column"]
 
 
-def test_a_finding_names_file_line_revision_operation_and_alternative(history: Path) -> None:
-    path = add_revision(history, "11e700000005", None, DANGEROUS["drop-column"], "pass")
+def test_a_finding_names_file_line_revision_operation_and_alternative(history: History) -> None:
+    path = history.file(
+        history.add(DANGEROUS["drop-column"], revision="11e700000005", down_revision=None)
+    )
     result = subprocess.run(
         [sys.executable, LINTER, str(path)], capture_output=True, text=True, cwd=PROJECT_ROOT
     )
@@ -121,8 +183,8 @@ def test_a_finding_names_file_line_revision_operation_and_alternative(history: P
     assert "# migration-lint: ignore[drop-column]" in line
 
 
-def test_an_unparseable_file_is_one_clear_line(history: Path) -> None:
-    path = history / "versions" / "broken.py"
+def test_an_unparseable_file_is_one_clear_line(history: History) -> None:
+    path = history.versions / "broken.py"
     path.write_text("def upgrade(:\n")
     result = subprocess.run(
         [sys.executable, LINTER, str(path)], capture_output=True, text=True, cwd=PROJECT_ROOT
@@ -130,3 +192,52 @@ def test_an_unparseable_file_is_one_clear_line(history: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith(f"lint_migrations.py: {path}:1: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# Raw SQL, through squawk --------------------------------------------------------------
+
+RAW_SQL = """
+op.execute(
+    "ALTER TABLE accounts ADD CONSTRAINT fk_owner "
+    "FOREIGN KEY (owner_id) REFERENCES accounts (id)"
+)
+# migration-lint: ignore[squawk:require-concurrent-index-creation] an empty table
+op.execute(sa.text("CREATE INDEX ix_accounts_owner ON accounts (owner_id)"))
+op.execute("UPDATE accounts SET owner_id = id WHERE id < 100")
+"""
+
+
+def run_linter(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PATH": path} if path is not None else None
+    return subprocess.run(
+        [sys.executable, LINTER, *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        timeout=120,
+    )
+
+
+def test_raw_sql_is_checked_by_squawk_at_its_line(history: History) -> None:
+    history.add('op.execute("CREATE TABLE accounts (id integer PRIMARY KEY, owner_id integer)")')
+    revision = history.add(RAW_SQL, revision="5a11a0000001")
+    path = history.file(revision)
+    result = run_linter("--config", str(history.ini), str(path))
+    assert result.returncode == 1, result.stderr
+    findings = result.stdout.strip().splitlines()
+    prefix = f"{path}:13: revision {revision}: "
+    assert sorted(line.split(": ")[2] for line in findings) == [
+        "squawk:adding-foreign-key-constraint",
+        "squawk:constraint-missing-not-valid",
+    ]
+    assert all(line.startswith(prefix) for line in findings)
+    assert "ignore[squawk:adding-foreign-key-constraint]" in result.stdout
+
+
+def test_without_squawk_the_other_rules_still_run_and_say_so(history: History) -> None:
+    path = history.file(history.add(DANGEROUS["drop-column"], down_revision=None))
+    result = run_linter(str(path), path=str(Path(sys.executable).parent.parent / "no-such-bin"))
+    assert result.returncode == 1
+    assert "drop-column" in result.stdout
+    assert "not checked with squawk: it is not installed" in result.stderr

@@ -1,61 +1,81 @@
-"""The constraints the models promise are enforced by the migrated schema."""
+"""Rules every model follows, whatever the project's models are."""
 
-from datetime import datetime, timedelta, timezone
+from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import URL, Constraint, Index, inspect, make_url
 
-from models import Base, User
-
-
-def test_importing_models_registers_every_table() -> None:
-    assert "users" in Base.metadata.tables
-
-
-def test_constraint_names_follow_the_naming_convention() -> None:
-    names = {constraint.name for constraint in Base.metadata.tables["users"].constraints}
-    assert names == {"pk_users", "uq_users_username", "uq_users_email"}
+import models
+from models import Base
+from models.base import NAMING_CONVENTION
+from tests import commands
+from tests.histories import History
+from tests.migration_checks import connected
 
 
-def test_user_round_trips(session: Session) -> None:
-    session.add(User(username="ada", email="ada@example.com", full_name="Ada Lovelace"))
-    session.commit()
-    user = session.scalars(select(User).where(User.username == "ada")).one()
-    assert (user.email, user.full_name) == ("ada@example.com", "Ada Lovelace")
+def test_every_model_module_is_imported_by_the_package() -> None:
+    """Alembic sees only the models that `import models` registers."""
+    registered = set(Base.metadata.tables)
+    for module in pkgutil.iter_modules(models.__path__):
+        importlib.import_module(f"models.{module.name}")
+    missing = set(Base.metadata.tables) - registered
+    assert not missing, f"import the modules of {sorted(missing)} in models/__init__.py"
 
 
-def test_created_at_is_filled_by_the_database(session: Session) -> None:
-    user = User(username="grace", email="grace@example.com")
-    session.add(user)
-    session.flush()
-    session.refresh(user)
-    created = user.created_at
-    if created.tzinfo is None:  # SQLite and MySQL store UTC without an offset
-        created = created.replace(tzinfo=timezone.utc)
-    assert abs(datetime.now(timezone.utc) - created) < timedelta(minutes=5)
+def test_every_constraint_and_index_has_a_name() -> None:
+    """Unnamed, each backend would invent a name, and a later drop would work on one only."""
+    items: list[Constraint | Index] = []
+    for table in Base.metadata.tables.values():
+        items += table.constraints
+        items += table.indexes
+    # A name is a string; unnamed is None, or a marker object for the
+    # constraints that Boolean and Enum types create.
+    unnamed = [f"{item.table}: {item!r}" for item in items if not isinstance(item.name, str)]
+    assert not unnamed, f"give these a name= (CHECK constraints always need one): {unnamed}"
 
 
-@pytest.mark.parametrize(
-    ("first", "second"),
-    [
-        (("sam", "sam@example.com"), ("sam", "other@example.com")),
-        (("sam", "sam@example.com"), ("other", "sam@example.com")),
-    ],
-    ids=["duplicate-username", "duplicate-email"],
-)
-def test_duplicates_are_rejected(
-    session: Session, first: tuple[str, str], second: tuple[str, str]
+def test_the_convention_never_rewrites_a_name_given_in_full() -> None:
+    """%(constraint_name)s would make Alembic rename constraints in existing revisions."""
+    assert not any("constraint_name" in pattern for pattern in NAMING_CONVENTION.values())
+
+
+def add_runs_with_a_check_named_status(history: History) -> str:
+    # As a revision written before the convention would have left it: a CHECK
+    # named plainly "status". Then a revision drops it by that name.
+    history.add(
+        """
+        op.execute(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY, state VARCHAR(10), "
+            "CONSTRAINT status CHECK (state IN ('queued', 'done')))"
+        )
+        """,
+        'op.drop_table("runs")',
+    )
+    return history.add('op.drop_constraint("status", "runs", type_="check")')
+
+
+def test_a_constraint_named_in_a_revision_keeps_its_name_in_sql(history: History) -> None:
+    add_runs_with_a_check_named_status(history)
+    result = commands.alembic(
+        "upgrade",
+        "head",
+        "--sql",
+        ini=history.ini,
+        database=make_url("postgresql+psycopg://nobody@db.invalid/app"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ALTER TABLE runs DROP CONSTRAINT status" in result.stdout
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_a_constraint_named_in_a_revision_is_dropped_by_that_name(
+    history: History, empty_database_url: URL
 ) -> None:
-    session.add(User(username=first[0], email=first[1]))
-    session.flush()
-    session.add(User(username=second[0], email=second[1]))
-    with pytest.raises(IntegrityError):
-        session.flush()
-
-
-def test_username_is_required(session: Session) -> None:
-    session.add(User(email="nobody@example.com"))
-    with pytest.raises(IntegrityError):
-        session.flush()
+    add_runs_with_a_check_named_status(history)
+    result = commands.alembic("upgrade", "head", ini=history.ini, database=empty_database_url)
+    assert result.returncode == 0, result.stderr
+    with connected(empty_database_url) as connection:
+        assert inspect(connection).get_check_constraints("runs") == []

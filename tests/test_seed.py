@@ -25,21 +25,7 @@ import seed
 from models import Base, User
 from models.database import make_engine
 from tests import commands
-from tests.migration_checks import history_config, migrate
 from tests.scratch import BACKEND
-
-SAMPLE_COUNT = 4
-
-
-@pytest.fixture
-def migrated(empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> URL:
-    """A database of its own at head, for tests that commit (the seed does).
-
-    DATABASE_URL points at it, for the seed run in this process by ``seed_here``.
-    """
-    migrate(empty_database_url, history_config(), "upgrade", "head")
-    monkeypatch.setenv("DATABASE_URL", empty_database_url.render_as_string(hide_password=False))
-    return empty_database_url
 
 
 @dataclass
@@ -90,19 +76,7 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
-# The sample users -----------------------------------------------------------------
-
-
-def test_sample_users_go_in_once(migrated: URL, db: Engine) -> None:
-    first = commands.seed(database=migrated)
-    assert first.returncode == 0, first.stderr
-    assert f"{SAMPLE_COUNT} users inserted, 0 already present" in first.stdout
-    assert ("john_doe", "john@example.com", "John Doe") in users(db)
-
-    second = commands.seed(database=migrated)
-    assert second.returncode == 0, second.stderr
-    assert f"0 users inserted, {SAMPLE_COUNT} already present" in second.stdout
-    assert user_count(db) == SAMPLE_COUNT
+# The database must be migrated --------------------------------------------------
 
 
 def test_an_unmigrated_database_gets_one_line_saying_what_to_run(
@@ -184,16 +158,17 @@ def test_users_already_present_are_skipped_in_every_batch(
     tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
 ) -> None:
     """Small batches, some with existing users and some without (PostgreSQL's COPY fallback)."""
-    assert seed_here().returncode == 0
+    present = write(tmp_path, "present.csv", "username,email\nold1,old1@x.org\nold2,old2@x.org\n")
+    assert seed_here("--file", str(present)).returncode == 0
     lines = ["username,email"]
     lines += [f"new{i},new{i}@example.com" for i in range(3)]
-    lines += ["john_doe,john@example.com", "someone,jane@example.com"]  # by username; by email
+    lines += ["old1,old1@x.org", "someone,old2@x.org"]  # present by username; by email
     lines += [f"more{i},more{i}@example.com" for i in range(3)]
     path = write(tmp_path, "mixed.csv", "\n".join(lines) + "\n")
     result = seed_here("--file", str(path), "--batch-size", "2")
     assert result.returncode == 0, result.stderr
     assert "6 users inserted, 2 already present" in result.stdout
-    assert user_count(db) == SAMPLE_COUNT + 6
+    assert user_count(db) == 2 + 6
 
 
 def test_fake_users_are_deterministic_valid_and_unique() -> None:

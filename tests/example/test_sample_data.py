@@ -1,0 +1,30 @@
+"""The example's sample users (scripts/sample_users.csv). Adapt when you change them."""
+
+from sqlalchemy import URL, func, select
+
+from models import User
+from models.database import make_engine
+from tests import commands
+
+SAMPLE_COUNT = 4
+
+
+def test_sample_users_go_in_once(migrated: URL) -> None:
+    first = commands.seed(database=migrated)
+    assert first.returncode == 0, first.stderr
+    assert f"{SAMPLE_COUNT} users inserted, 0 already present" in first.stdout
+
+    second = commands.seed(database=migrated)
+    assert second.returncode == 0, second.stderr
+    assert f"0 users inserted, {SAMPLE_COUNT} already present" in second.stdout
+
+    engine = make_engine(migrated)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(select(func.count()).select_from(User)) == SAMPLE_COUNT
+            john = connection.execute(
+                select(User.email, User.full_name).where(User.username == "john_doe")
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(john) == ("john@example.com", "John Doe")
