@@ -15,6 +15,12 @@ operation's line, or the line above it, that names the rule:
 
     op.drop_column("users", "legacy_flag")  # migration-lint: ignore[drop-column] unused since 2.3
 
+What a project accepts is read from the ``[linter]`` table of accepted.toml,
+beside env.py: ``zero_downtime = false`` (the app is stopped while migrations
+run) keeps only the rules that hold even then, and ``baseline`` lists
+findings accepted as they are, so that only new revisions are gated
+(``--baseline`` prints the lines for the current findings).
+
 Exit status: 0 when nothing is flagged, 1 when something is, 2 on bad input.
 """
 
@@ -32,6 +38,11 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = PROJECT_ROOT / "migrations" / "versions"
@@ -390,6 +401,55 @@ def lint(paths: Sequence[Path]) -> list[Finding]:
     return [finding for path in paths for finding in lint_file(path)]
 
 
+# What the project accepts (accepted.toml, beside env.py) ------------------------------
+
+# Rules that hold even with the app stopped: the others protect a live app.
+ALWAYS = {"add-not-null-column"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The ``[linter]`` table of accepted.toml."""
+
+    zero_downtime: bool = True
+    baseline: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls, path: Path) -> Policy:
+        if not path.is_file():
+            return cls()
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8")).get("linter", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise LintInputError(f"{_shown(path)}: {error}") from None
+        unknown = set(table) - {"zero_downtime", "baseline"}
+        if unknown:
+            raise LintInputError(f"{_shown(path)}: [linter] has no setting {sorted(unknown)[0]!r}")
+        zero_downtime = table.get("zero_downtime", True)
+        baseline = table.get("baseline", [])
+        if not isinstance(zero_downtime, bool):
+            raise LintInputError(f"{_shown(path)}: [linter] zero_downtime must be true or false")
+        if not isinstance(baseline, list) or not all(isinstance(b, str) for b in baseline):
+            raise LintInputError(f"{_shown(path)}: [linter] baseline must be a list of strings")
+        return cls(zero_downtime, frozenset(baseline))
+
+    def keeps(self, finding: Finding) -> bool:
+        if not self.zero_downtime and finding.rule not in ALWAYS:
+            return False
+        return baseline_entry(finding) not in self.baseline
+
+
+def baseline_entry(finding: Finding) -> str:
+    """How a finding is listed in ``[linter] baseline``: stable when lines move."""
+    return f"{finding.revision}: {finding.rule}: {finding.operation}"
+
+
+def accepted_file(paths: Sequence[Path]) -> Path:
+    """accepted.toml beside env.py: one level above the revision files' versions/ folder."""
+    folder = paths[0].resolve().parent if paths else VERSIONS
+    return folder.parent / "accepted.toml"
+
+
 # Raw SQL, through squawk ------------------------------------------------------------
 
 # Rules left out: env.py sets lock_timeout and statement_timeout itself, each
@@ -533,15 +593,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the alembic.ini of the history, for squawk's offline SQL (default: the project's)",
     )
     parser.add_argument("--no-squawk", action="store_true", help="do not check raw SQL with squawk")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="print every finding as a line for [linter] baseline in accepted.toml, and exit",
+    )
     args = parser.parse_args(argv)
     paths = args.files or sorted(VERSIONS.glob("*.py"))
     try:
+        policy = Policy.load(accepted_file(paths))
         findings = lint(paths)
-        if not args.no_squawk:
+        if not args.no_squawk and (policy.zero_downtime or args.baseline):
             findings += _squawk_or_say_why_not(paths, args.config)
     except LintInputError as error:
         print(f"lint_migrations.py: {error}", file=sys.stderr)
         return 2
+    if args.baseline:
+        print("baseline = [")
+        for finding in findings:
+            print(f"    {json.dumps(baseline_entry(finding))},")
+        print("]")
+        return 0
+    findings = [finding for finding in findings if policy.keeps(finding)]
     for finding in sorted(findings, key=lambda finding: (str(finding.path), finding.line)):
         print(finding)
     checked = f"{len(paths)} revision file{'s' if len(paths) != 1 else ''}"

@@ -21,6 +21,7 @@ from models.database import display_url, make_engine
 from models.revisions import alembic_config
 from tests.histories import History, new_history
 from tests.migration_checks import connected
+from tests.migration_steps import MigrationSteps
 from tests.scratch import BACKEND, SERVER_URL, scratch_database
 
 
@@ -119,6 +120,12 @@ def migrated(empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> URL:
         command.upgrade(alembic_config(connection), "head")
     monkeypatch.setenv("DATABASE_URL", empty_database_url.render_as_string(hide_password=False))
     return empty_database_url
+
+
+@pytest.fixture
+def migration_steps(empty_database_url: URL) -> MigrationSteps:
+    """An empty database of the test's own, to step through the project's history."""
+    return MigrationSteps(empty_database_url, alembic_config())
 
 
 @pytest.fixture

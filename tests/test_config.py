@@ -1,10 +1,9 @@
 """Where the database URL comes from, how it is shown, what happens when its
 driver is missing, and how the application gets its engine and sessions."""
 
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from sqlalchemy import URL, Column, Integer, MetaData, Table, insert, make_url, 
 
 from models.database import (
     DEFAULT_SQLITE_PATH,
-    PROJECT_ROOT,
     ConfigurationError,
     database_url,
     display_url,
@@ -20,7 +18,7 @@ from models.database import (
     get_sessionmaker,
     make_engine,
 )
-from tests.commands import SEED_SCRIPT
+from tests import commands
 
 
 @pytest.fixture
@@ -84,23 +82,16 @@ def test_sqlite_connections_enforce_foreign_keys(tmp_path: Path) -> None:
 
 # A driver that is not installed ------------------------------------------------------
 
-# Each command runs as `python -c`, so that the driver can be made unimportable
-# first, as if it were not installed.
-UNAVAILABLE = "import sys; sys.modules[{module!r}] = None\n"
-RUN_ALEMBIC = """
-import runpy
-sys.argv = ["alembic", "upgrade", "head"]
-runpy.run_module("alembic", run_name="__main__")
-"""
-RUN_SEED = f"""
-import runpy
-sys.argv = ["seed.py"]
-sys.path.insert(0, {str(SEED_SCRIPT.parent)!r})
-runpy.run_path({str(SEED_SCRIPT)!r}, run_name="__main__")
-"""
+
+def run_alembic(url: str) -> subprocess.CompletedProcess[str]:
+    return commands.alembic_here("upgrade", "head", database=make_url(url))
 
 
-@pytest.mark.parametrize("command", [RUN_ALEMBIC, RUN_SEED], ids=["alembic", "seed"])
+def run_seed(url: str) -> subprocess.CompletedProcess[str]:
+    return commands.seed_here(database=make_url(url))
+
+
+@pytest.mark.parametrize("command", [run_alembic, run_seed], ids=["alembic", "seed"])
 @pytest.mark.parametrize(
     ("url", "module", "extra"),
     [
@@ -111,16 +102,14 @@ runpy.run_path({str(SEED_SCRIPT)!r}, run_name="__main__")
     ids=["postgres", "mysql", "async"],
 )
 def test_a_missing_driver_is_one_line_naming_the_extra_to_install(
-    command: str, url: str, module: str, extra: str
+    monkeypatch: pytest.MonkeyPatch,
+    command: Callable[[str], subprocess.CompletedProcess[str]],
+    url: str,
+    module: str,
+    extra: str,
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", UNAVAILABLE.format(module=module) + command],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    monkeypatch.setitem(sys.modules, module, None)  # what Python does when it is not installed
+    result = command(url)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
@@ -128,16 +117,11 @@ def test_a_missing_driver_is_one_line_naming_the_extra_to_install(
     assert "hunter2" not in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("command", [RUN_ALEMBIC, RUN_SEED], ids=["alembic", "seed"])
-def test_an_unknown_database_type_is_one_line(command: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "import sys\n" + command],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": "postgres://app:hunter2@db.invalid/app"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@pytest.mark.parametrize("command", [run_alembic, run_seed], ids=["alembic", "seed"])
+def test_an_unknown_database_type_is_one_line(
+    command: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
+    result = command("postgres://app:hunter2@db.invalid/app")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "unknown database type 'postgres'" in result.stderr.strip().splitlines()[-1]

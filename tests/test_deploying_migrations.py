@@ -114,9 +114,8 @@ def probe_rows(url: URL) -> int:
         engine.dispose()
 
 
-@pytest.mark.parametrize("attempt", [1, 2])
 def test_concurrent_upgrades_apply_every_revision_once(
-    accounts: History, empty_database_url: URL, attempt: int
+    accounts: History, empty_database_url: URL
 ) -> None:
     """Eight app instances starting at once all succeed; each revision runs exactly once.
 

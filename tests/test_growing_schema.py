@@ -53,14 +53,14 @@ def test_copying_a_referenced_table_keeps_every_child_row(
     migrate(empty_database_url, history.config(), "upgrade", posts_created)
     write_users_and_posts(empty_database_url)
 
-    result = commands.alembic("upgrade", "head", ini=history.ini, database=empty_database_url)
+    result = commands.alembic_here("upgrade", "head", ini=history.ini, database=empty_database_url)
     assert result.returncode == 0, result.stderr
     assert count(empty_database_url, "posts") == 3
 
     # Down two steps (the rename and the dropped column come back) and up again.
     for step in ("-2", "head"):
         action = "downgrade" if step.startswith("-") else "upgrade"
-        result = commands.alembic(action, step, ini=history.ini, database=empty_database_url)
+        result = commands.alembic_here(action, step, ini=history.ini, database=empty_database_url)
         assert result.returncode == 0, result.stderr
         assert count(empty_database_url, "posts") == 3
         assert count(empty_database_url, "users") == 2
@@ -93,7 +93,7 @@ def test_a_revision_that_breaks_a_foreign_key_is_rolled_back_naming_it(
     write_users_and_posts(empty_database_url)
     breaking = history.add('op.execute("DELETE FROM users WHERE id = 1")', revision="0rphan000001")
 
-    result = commands.alembic("upgrade", "head", ini=history.ini, database=empty_database_url)
+    result = commands.alembic_here("upgrade", "head", ini=history.ini, database=empty_database_url)
 
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

@@ -241,3 +241,49 @@ def test_without_squawk_the_other_rules_still_run_and_say_so(history: History) -
     assert result.returncode == 1
     assert "drop-column" in result.stdout
     assert "not checked with squawk: it is not installed" in result.stderr
+
+
+# What a project accepts: [linter] in accepted.toml ----------------------------------------
+
+
+def test_a_baseline_accepts_the_findings_of_today_and_gates_new_ones(history: History) -> None:
+    history.add(DANGEROUS["drop-column"], down_revision=None)
+    history.add(DANGEROUS["rename-table"])
+    baseline = run_linter("--baseline", *map(str, sorted(history.versions.glob("*.py"))))
+    assert baseline.returncode == 0, baseline.stderr
+    (history.location / "accepted.toml").write_text("[linter]\n" + baseline.stdout)
+    files = sorted(history.versions.glob("*.py"))
+    assert run_linter("--no-squawk", *map(str, files)).returncode == 0
+
+    new = history.file(history.add(DANGEROUS["drop-table"]))
+    result = run_linter("--no-squawk", *map(str, [*files, new]))
+    assert result.returncode == 1
+    [finding] = result.stdout.strip().splitlines()
+    assert finding.startswith(f"{new}:")
+    assert ": drop-table: " in finding
+
+
+def test_without_zero_downtime_only_rules_that_hold_with_the_app_stopped_remain(
+    history: History,
+) -> None:
+    path = history.file(
+        history.add(
+            DANGEROUS["drop-column"] + "\n" + DANGEROUS["add-not-null-column"], down_revision=None
+        )
+    )
+    (history.location / "accepted.toml").write_text("[linter]\nzero_downtime = false\n")
+    result = run_linter(str(path))
+    assert result.returncode == 1
+    [finding] = result.stdout.strip().splitlines()
+    assert ": add-not-null-column: " in finding
+
+
+def test_a_malformed_linter_policy_is_one_line(history: History) -> None:
+    path = history.file(history.add("pass", down_revision=None))
+    (history.location / "accepted.toml").write_text("[linter]\nzero_downtime = 'no'\n")
+    result = run_linter(str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"lint_migrations.py: {history.location / 'accepted.toml'}: "
+        "[linter] zero_downtime must be true or false"
+    )

@@ -22,13 +22,13 @@ def test_upgrade_downgrade_upgrade(empty_database_url: URL) -> None:
         ("upgrade", every_table),
     ]:
         target = "head" if step == "upgrade" else "base"
-        result = commands.alembic(step, target, database=empty_database_url)
+        result = commands.alembic_here(step, target, database=empty_database_url)
         assert result.returncode == 0, result.stderr
         assert table_names(empty_database_url) == expected
 
 
 def test_alembic_check_finds_no_drift(empty_database_url: URL) -> None:
-    assert commands.alembic("upgrade", "head", database=empty_database_url).returncode == 0
-    result = commands.alembic("check", database=empty_database_url)
+    assert commands.alembic_here("upgrade", "head", database=empty_database_url).returncode == 0
+    result = commands.alembic_here("check", database=empty_database_url)
     assert result.returncode == 0, result.stderr
     assert "No new upgrade operations detected" in result.stdout + result.stderr

@@ -59,7 +59,7 @@ def add_runs_with_a_check_named_status(history: History) -> str:
 
 def test_a_constraint_named_in_a_revision_keeps_its_name_in_sql(history: History) -> None:
     add_runs_with_a_check_named_status(history)
-    result = commands.alembic(
+    result = commands.alembic_here(
         "upgrade",
         "head",
         "--sql",
@@ -75,7 +75,7 @@ def test_a_constraint_named_in_a_revision_is_dropped_by_that_name(
     history: History, empty_database_url: URL
 ) -> None:
     add_runs_with_a_check_named_status(history)
-    result = commands.alembic("upgrade", "head", ini=history.ini, database=empty_database_url)
+    result = commands.alembic_here("upgrade", "head", ini=history.ini, database=empty_database_url)
     assert result.returncode == 0, result.stderr
     with connected(empty_database_url) as connection:
         assert inspect(connection).get_check_constraints("runs") == []

@@ -7,21 +7,26 @@ passes or fails on the net's merit alone, whatever migrations/versions holds.
 
 from __future__ import annotations
 
+import textwrap
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import URL, inspect, make_url
 
+from tests.accepted import AcceptedFileError
 from tests.app_history import app_history
 from tests.histories import History, new_history
 from tests.migration_checks import (
     MigrationCheckFailed,
-    check_all_reachable,
+    MigrationCheckNote,
+    accepted,
     check_data_survives,
+    check_history,
     check_no_drift,
     check_offline_sql,
-    check_single_head,
     check_stairway,
     check_upgrade,
     connected,
@@ -56,8 +61,7 @@ def test_a_grown_history_passes_every_check(tmp_path: Path, empty_database_url: 
     copied by SQLite, a dropped and a renamed column: correct, so nothing is reported."""
     history = app_history(tmp_path)
     config = history.config()
-    check_single_head(config)
-    check_all_reachable(config)
+    check_history(config)
     check_upgrade(empty_database_url, config)
     migrate(empty_database_url, config, "downgrade", "base")
     check_stairway(empty_database_url, config)
@@ -81,37 +85,67 @@ def test_a_dropped_column_that_comes_back_last_is_not_a_difference(
 # Broken histories: each check catches its mistake --------------------------------------
 
 
+def history_problems_of(history: History) -> list[str]:
+    with pytest.raises(MigrationCheckFailed) as caught:
+        check_history(history.config())
+    return str(caught.value).splitlines()
+
+
 def test_a_second_head_is_caught(history: History) -> None:
     accounts_history(history)
     history.add("pass", revision="b0000000000b", down_revision=None)
-    with pytest.raises(MigrationCheckFailed, match=r"found 2: .*b0000000000b"):
-        check_single_head(history.config())
+    problems = history_problems_of(history)
+    assert problems[0].startswith("2 heads (")
+    assert "b0000000000b in b0000000000b_test.py" in problems[0]
 
 
-def test_a_revision_with_a_missing_parent_is_caught(history: History) -> None:
+def test_every_broken_link_is_reported_once_naming_its_file(history: History) -> None:
+    """A missing parent, a cycle and a file that does not import: all in one report."""
     accounts_history(history)
     history.add("pass", revision="0b0000000000", down_revision="feedfacecafe")
-    with pytest.raises(MigrationCheckFailed, match=r"feedfacecafe referenced from .*0b0000000000"):
-        check_all_reachable(history.config())
+    history.add("pass", revision="c1c1e0000001", down_revision="c1c1e0000002")
+    history.add("pass", revision="c1c1e0000002", down_revision="c1c1e0000001")
+    broken = history.file(history.add("pass", revision="b0ken0000001", down_revision="rev0001"))
+    broken.write_text(broken.read_text().replace("import time", "import no_such_module"))
+    assert history_problems_of(history) == [
+        "b0ken0000001_test.py: does not import: ModuleNotFoundError: "
+        "No module named 'no_such_module'",
+        "0b0000000000_test.py: revision 0b0000000000 revises feedfacecafe, which no file holds",
+        # 0b0000000000 starts a second line of history, and nothing revises it.
+        "2 heads (0b0000000000 in 0b0000000000_test.py, b0ken0000001 in b0ken0000001_test.py); "
+        "join them with: alembic merge heads",
+        "c1c1e0000001_test.py: revisions revise each other in a cycle: "
+        "c1c1e0000001 -> c1c1e0000002 -> c1c1e0000001",
+        "4 findings: the revision history is broken",
+    ]
 
 
-def test_a_failing_upgrade_is_caught(history: History, empty_database_url: URL) -> None:
+def findings_of(check: Callable[[], None]) -> list[str]:
+    """The finding lines of a failing check, without its summary line."""
+    with pytest.raises(MigrationCheckFailed) as caught:
+        check()
+    *findings, summary = str(caught.value).splitlines()
+    assert summary.startswith(f"{len(findings)} finding")
+    return findings
+
+
+def test_every_failing_upgrade_is_caught(history: History, empty_database_url: URL) -> None:
     accounts_history(history)
     history.add('op.drop_table("no_such_table")', revision="bad0000000f1")
-    with pytest.raises(MigrationCheckFailed, match="upgrade to revision bad0000000f1 failed") as e:
-        check_upgrade(empty_database_url, history.config())
-    assert "\n" not in str(e.value)
+    history.add('op.drop_table("nor_this_one")', revision="bad0000000f2")
+    findings = findings_of(lambda: check_upgrade(empty_database_url, history.config()))
+    assert len(findings) == 2
+    assert findings[0].startswith("revision bad0000000f1 (bad0000000f1_test.py): upgrade fails: ")
+    assert findings[1].startswith("revision bad0000000f2 (bad0000000f2_test.py): upgrade fails")
 
 
 def stairway_failure(history: History, url: URL, upgrade: str, downgrade: str) -> str:
-    """The one-line message of the stairway check on ``history`` plus a revision."""
+    """The one finding of the stairway check on ``history`` plus a broken revision."""
     revision = history.add(upgrade, downgrade, revision="bad000000d00")
-    with pytest.raises(MigrationCheckFailed) as caught:
-        check_stairway(url, history.config())
-    message = str(caught.value)
-    assert f"revision {revision}" in message
-    assert "\n" not in message
-    return message
+    findings = findings_of(lambda: check_stairway(url, history.config()))
+    assert len(findings) == 1, findings
+    assert findings[0].startswith(f"revision {revision} ({revision}_test.py): ")
+    return findings[0]
 
 
 def test_a_downgrade_that_leaves_a_table_behind_is_caught(
@@ -239,19 +273,19 @@ def test_a_model_column_without_a_migration_is_caught(
         sa.Column("joined_on", sa.Date),  # in the model, in no revision
     )
     history = accounts_history(new_history(tmp_path, metadata))
-    with pytest.raises(
-        MigrationCheckFailed, match=f"head revision {history.head} disagree.*joined_on"
-    ):
-        check_no_drift(empty_database_url, history.config())
+    assert findings_of(lambda: check_no_drift(empty_database_url, history.config())) == [
+        f"at revision {history.head} ({history.head}_test.py): "
+        "accounts: column joined_on: in the models, not in the database"
+    ]
 
 
 def test_an_upgrade_that_loses_data_is_caught(history: History, empty_database_url: URL) -> None:
     accounts_history(history)
     history.add('op.execute("UPDATE accounts SET note = NULL")', revision="bad0000000a1")
-    with pytest.raises(
-        MigrationCheckFailed, match="upgrade to revision bad0000000a1 lost or changed data"
-    ):
-        check_data_survives(empty_database_url, history.config())
+    assert findings_of(lambda: check_data_survives(empty_database_url, history.config())) == [
+        "revision bad0000000a1 (bad0000000a1_test.py): the upgrade lost or changed "
+        "accounts row {'name': 'r1x', 'note': 'r1x'}"
+    ]
 
 
 # Offline SQL -------------------------------------------------------------------------
@@ -328,3 +362,153 @@ def test_altering_and_dropping_columns_works_on_every_backend(
     migrate(empty_database_url, config, "downgrade", "-1")
     assert "nickname" not in columns()
     assert getattr(columns()["note"], "length", None) == 100
+
+
+# One pass, every finding -------------------------------------------------------------------
+
+FORGETFUL = (  # an upgrade whose downgrade forgets to undo it
+    'op.add_column("accounts", sa.Column("{name}", sa.String(10), nullable=True))',
+    "pass",
+)
+
+
+def test_every_broken_downgrade_is_reported_in_one_pass(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    first = history.add(FORGETFUL[0].format(name="alpha"), FORGETFUL[1])
+    history.add('op.create_index("ix_accounts_name", "accounts", ["name"])',
+                'op.drop_index("ix_accounts_name", "accounts")')  # fmt: skip
+    last = history.add(FORGETFUL[0].format(name="omega"), FORGETFUL[1])
+    findings = findings_of(lambda: check_stairway(empty_database_url, history.config()))
+    assert findings == [
+        f"revision {first} ({first}_test.py): downgrade does not undo the upgrade: "
+        "accounts: column alpha: left behind by the downgrade",
+        f"revision {last} ({last}_test.py): downgrade does not undo the upgrade: "
+        "accounts: column omega: left behind by the downgrade",
+    ]
+
+
+# What a project accepts (accepted.toml) ------------------------------------------------------
+
+
+def write_accepted(history: History, text: str) -> None:
+    (history.location / "accepted.toml").write_text(textwrap.dedent(text))
+
+
+def test_downgrades_before_the_adoption_point_are_not_checked(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    old = history.add(FORGETFUL[0].format(name="legacy"), FORGETFUL[1])
+    write_accepted(history, f'[stairway]\nstart_after = "{old}"\n')
+    check_stairway(empty_database_url, history.config())
+
+    # A new broken revision on top still fails.
+    new = history.add(FORGETFUL[0].format(name="fresh"), FORGETFUL[1])
+    [finding] = findings_of(lambda: check_stairway(empty_database_url, history.config()))
+    assert finding.startswith(f"revision {new} ")
+
+
+def test_known_drift_is_accepted_and_new_drift_is_not(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "accounts",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(50), nullable=False),
+        sa.Column("note", sa.String(100)),
+        sa.Column("joined_on", sa.Date),
+    )
+    history = accounts_history(new_history(tmp_path, metadata))
+    write_accepted(
+        history,
+        """
+        [drift]
+        accepted = ["accounts: column joined_on: in the models, not in the database"]
+        """,
+    )
+    check_no_drift(empty_database_url, history.config())
+    sa.Table("accounts", metadata, sa.Column("left_on", sa.Date), extend_existing=True)
+    [finding] = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
+    assert finding.endswith("accounts: column left_on: in the models, not in the database")
+
+
+def test_a_data_migration_can_be_accepted_as_changing_rows(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    changes = history.add('op.execute("UPDATE accounts SET note = UPPER(note)")')
+    write_accepted(history, f'[data]\nchanges_rows = ["{changes}"]\n')
+    check_data_survives(empty_database_url, history.config())
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[stairway\n", "Expected ']'"),
+        ("[stairways]\n", "unknown section [stairways]"),
+        ("[drift]\nacepted = []\n", "[drift] has no setting 'acepted'"),
+        ("[drift]\naccepted = [1]\n", "[drift] accepted must be a list of strings"),
+    ],
+)
+def test_a_malformed_accepted_file_is_one_clear_line(
+    history: History, text: str, problem: str
+) -> None:
+    accounts_history(history)
+    write_accepted(history, text)
+    with pytest.raises(AcceptedFileError) as caught:
+        accepted(history.config())
+    message = str(caught.value)
+    assert message.startswith(f"{history.location / 'accepted.toml'}: ")
+    assert problem in message
+    assert "\n" not in message
+
+
+# Data that fits -------------------------------------------------------------------------
+
+
+def test_rows_are_generated_for_many_column_types(
+    history: History, empty_database_url: URL
+) -> None:
+    history.add(
+        """
+        op.create_table(
+            "kinds",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("doc", sa.JSON, nullable=False),
+            sa.Column("blob", sa.LargeBinary, nullable=False),
+            sa.Column("key", sa.Uuid, nullable=False, unique=True),
+            sa.Column("ratio", sa.Float, nullable=False),
+            sa.Column("at", sa.Time, nullable=False),
+            sa.Column("price", sa.Numeric(10, 2), nullable=False),
+            sa.Column("kind", sa.Enum("a", "b", name="kind_kind"), nullable=False),
+        )
+        """,
+        'op.drop_table("kinds")\nsa.Enum(name="kind_kind").drop(op.get_bind(), checkfirst=True)',
+    )
+    history.add('op.add_column("kinds", sa.Column("extra", sa.Integer, nullable=True))')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MigrationCheckNote)
+        check_data_survives(empty_database_url, history.config())
+
+
+def test_a_table_no_generated_row_fits_is_a_note_not_a_crash(
+    history: History, empty_database_url: URL
+) -> None:
+    history.add(
+        """
+        op.create_table(
+            "odd",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("code", sa.String(10), nullable=False),
+            sa.CheckConstraint("code = 'exactly'", name="ck_odd_code"),
+        )
+        """,
+        'op.drop_table("odd")',
+    )
+    accounts_history(history)
+    with pytest.warns(MigrationCheckNote, match="odd: the data check could not write a row"):
+        check_data_survives(empty_database_url, history.config())

@@ -10,11 +10,11 @@ SAMPLE_COUNT = 4
 
 
 def test_sample_users_go_in_once(migrated: URL) -> None:
-    first = commands.seed(database=migrated)
+    first = commands.seed_here(database=migrated)
     assert first.returncode == 0, first.stderr
     assert f"{SAMPLE_COUNT} users inserted, 0 already present" in first.stdout
 
-    second = commands.seed(database=migrated)
+    second = commands.seed_here(database=migrated)
     assert second.returncode == 0, second.stderr
     assert f"0 users inserted, {SAMPLE_COUNT} already present" in second.stdout
 

@@ -1,0 +1,68 @@
+"""``accepted.toml``: what a project knowingly accepts from its migration checks.
+
+The file sits beside ``env.py`` and is committed, so a reviewer sees every
+exception the project has made. Anything not listed still fails. The
+``[linter]`` table is read by ``scripts/lint_migrations.py``; the rest by
+the safety net (tests/migration_checks.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+KNOWN = {
+    "stairway": {"start_after"},
+    "data": {"changes_rows"},
+    "drift": {"accepted"},
+    "linter": {"zero_downtime", "baseline"},
+}
+
+
+class AcceptedFileError(Exception):
+    """accepted.toml is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    stairway_start_after: str | None = None
+    data_changes_rows: frozenset[str] = field(default_factory=frozenset)
+    drift: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def load(cls, path: Path) -> Accepted:
+        if not path.is_file():
+            return cls()
+        try:
+            content = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise AcceptedFileError(f"{path}: {error}") from None
+        for section, values in content.items():
+            if section not in KNOWN or not isinstance(values, dict):
+                raise AcceptedFileError(f"{path}: unknown section [{section}]")
+            for key in values.keys() - KNOWN[section]:
+                raise AcceptedFileError(f"{path}: [{section}] has no setting {key!r}")
+        start_after = _get(content, path, "stairway", "start_after", str, None)
+        return cls(
+            stairway_start_after=start_after,
+            data_changes_rows=frozenset(_get(content, path, "data", "changes_rows", list, [])),
+            drift=frozenset(_get(content, path, "drift", "accepted", list, [])),
+        )
+
+
+def _get(
+    content: dict[str, Any], path: Path, section: str, key: str, kind: type, default: Any
+) -> Any:
+    value = content.get(section, {}).get(key, default)
+    if value is not default and not isinstance(value, kind):
+        raise AcceptedFileError(f"{path}: [{section}] {key} must be a {kind.__name__}")
+    if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+        raise AcceptedFileError(f"{path}: [{section}] {key} must be a list of strings")
+    return value

@@ -1,0 +1,79 @@
+"""Autogenerate's differences between the models and a database, as lines a person reads.
+
+``alembic check`` prints them as Python reprs (``<TextClause object at
+0x...>``); the drift check prints ``users: column full_name: type VARCHAR(200)
+in the models, VARCHAR(100) in the database`` instead. The same lines are
+what ``[drift] accepted`` in accepted.toml lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, ForeignKeyConstraint, Index, Table, UniqueConstraint
+from sqlalchemy.sql.elements import ClauseElement, TextClause
+
+IN_MODELS = "in the models, not in the database"
+IN_DATABASE = "in the database, not in the models"
+
+
+def _shown(value: Any) -> str:
+    """A type, default or expression as SQL-ish text, never a repr with an address."""
+    if value is None:
+        return "none"
+    if hasattr(value, "arg"):  # a server default wraps its expression
+        return _shown(value.arg)
+    if isinstance(value, TextClause):
+        return value.text
+    if isinstance(value, ClauseElement):
+        return str(value.compile(compile_kwargs={"literal_binds": True}))
+    return str(value)
+
+
+def _columns(item: Index | UniqueConstraint | ForeignKeyConstraint) -> str:
+    names = (
+        [getattr(expression, "name", None) or _shown(expression) for expression in item.expressions]
+        if isinstance(item, Index)
+        else [column.name for column in item.columns]
+    )
+    return ", ".join(names)
+
+
+def _object(kind: str, item: Any) -> tuple[str, str]:
+    """(table, description) of an added or removed object."""
+    if isinstance(item, Table):
+        return item.name, "table"
+    if isinstance(item, Index):
+        return (
+            item.table.name if item.table is not None else "?",
+            f"index {item.name} ({_columns(item)})",
+        )
+    if isinstance(item, ForeignKeyConstraint):
+        target = item.referred_table.name if item.elements else "?"
+        return item.table.name, f"foreign key {item.name} ({_columns(item)}) to {target}"
+    if isinstance(item, UniqueConstraint):
+        return item.table.name, f"unique constraint {item.name} ({_columns(item)})"
+    return "?", f"{kind} {_shown(item)}"
+
+
+def describe_diff(diff: Any) -> str:
+    """One line for one entry of ``alembic.autogenerate.compare_metadata``'s result."""
+    if isinstance(diff, list):  # modifications of one column come as a list of tuples
+        return "; ".join(describe_diff(part) for part in diff)
+    kind = diff[0]
+    if kind in {"add_column", "remove_column"}:
+        _, _schema, table, column = diff
+        assert isinstance(column, Column)
+        where = IN_MODELS if kind == "add_column" else IN_DATABASE
+        return f"{table}: column {column.name}: {where}"
+    if kind.startswith("modify_"):
+        _, _schema, table, column, _existing, in_database, in_models = diff
+        what = kind.removeprefix("modify_")
+        return (
+            f"{table}: column {column}: {what} {_shown(in_models)} in the models, "
+            f"{_shown(in_database)} in the database"
+        )
+    if kind.startswith(("add_", "remove_")):
+        table, description = _object(kind, diff[1])
+        return f"{table}: {description}: {IN_MODELS if kind.startswith('add_') else IN_DATABASE}"
+    return f"{kind}: {', '.join(_shown(part) for part in diff[1:])}"
