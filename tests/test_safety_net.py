@@ -283,8 +283,8 @@ def test_an_upgrade_that_loses_data_is_caught(history: History, empty_database_u
     accounts_history(history)
     history.add('op.execute("UPDATE accounts SET note = NULL")', revision="bad0000000a1")
     assert findings_of(lambda: check_data_survives(empty_database_url, history.config())) == [
-        "revision bad0000000a1 (bad0000000a1_test.py): the upgrade lost or changed "
-        "accounts row {'name': 'r1x', 'note': 'r1x'}"
+        "revision bad0000000a1 (bad0000000a1_test.py): the upgrade lost data: "
+        "accounts: 1 of 1 rows gone or changed, e.g. {'name': 'r1x', 'note': 'r1x'}"
     ]
 
 

@@ -10,8 +10,8 @@ The PostgreSQL database given with --postgres is wiped (alembic downgrade
 base) before every run: give it a scratch database.
 
 examples:
-  python scripts/bench_seed.py -n 100000 -n 1000000
-  python scripts/bench_seed.py -n 1000000 --csv --postgres postgresql+psycopg://me@localhost/bench
+  python benchmarks/bench_seed.py -n 100000 -n 1000000
+  python benchmarks/bench_seed.py -n 1000000 --csv --postgres postgresql+psycopg://me@localhost/bench
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from seeding.fake import fake_users
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = PROJECT_ROOT / "scripts"
+sys.path.insert(0, str(SCRIPTS))
 
-SCRIPTS = Path(__file__).resolve().parent
-PROJECT_ROOT = SCRIPTS.parent
+from seeding.fake import fake_users  # noqa: E402  (scripts/ is not a package)
+
 COLUMNS = "username, email, full_name"
 
 
@@ -192,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         backend,
                         [
                             sys.executable,
-                            str(SCRIPTS / "bench_seed.py"),
+                            str(Path(__file__).resolve()),
                             "--raw",
                             backend.name,
                             backend.raw_target,
