@@ -65,27 +65,32 @@ def test_a_correct_model_shows_no_drift(
     assert drift(empty_database_url, history.config()) == []
 
 
-def test_a_changed_boolean_default_is_still_drift(
-    history: History, empty_database_url: URL
-) -> None:
+def drift_against(
+    history: History, url: URL, created: str, modelled: sa.Column[object]
+) -> list[str]:
+    """The drift between a table a revision created with column ``created`` and a model of it."""
     history.add(
-        """
+        f"""
         op.create_table(
-            "things",
-            sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column("active", sa.Boolean, nullable=False, server_default=sa.false()),
+            "things", sa.Column("id", sa.Integer, primary_key=True), {created}
         )
         """
     )
     history.metadata = sa.MetaData()
-    sa.Table(
-        "things",
-        history.metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
+    sa.Table("things", history.metadata, sa.Column("id", sa.Integer, primary_key=True), modelled)
+    migrate(url, history.config(), "upgrade", "head")
+    return drift(url, history.config())
+
+
+def test_a_changed_boolean_default_is_still_drift(
+    history: History, empty_database_url: URL
+) -> None:
+    [difference] = drift_against(
+        history,
+        empty_database_url,
+        'sa.Column("active", sa.Boolean, nullable=False, server_default=sa.false())',
         sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     )
-    migrate(empty_database_url, history.config(), "upgrade", "head")
-    [difference] = drift(empty_database_url, history.config())
     assert difference.startswith("things: column active: default ")
 
 
@@ -93,22 +98,10 @@ def test_a_changed_boolean_default_is_still_drift(
 def test_text_against_a_short_string_is_still_drift(
     history: History, empty_database_url: URL
 ) -> None:
-    history.add(
-        """
-        op.create_table(
-            "things",
-            sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column("body", sa.String(20)),
-        )
-        """
-    )
-    history.metadata = sa.MetaData()
-    sa.Table(
-        "things",
-        history.metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
+    [difference] = drift_against(
+        history,
+        empty_database_url,
+        'sa.Column("body", sa.String(20))',
         sa.Column("body", sa.Text(16_777_215)),
     )
-    migrate(empty_database_url, history.config(), "upgrade", "head")
-    [difference] = drift(empty_database_url, history.config())
     assert difference.startswith("things: column body: type ")
