@@ -8,7 +8,7 @@ reporting differences that are only how a backend reflects a type.
 post_status AS ENUM ...``). ``op.create_table`` creates that type, but
 ``op.drop_table`` leaves it behind, so a downgrade followed by an upgrade
 fails with ``type "post_status" already exists``; and ``op.add_column`` does
-not create it at all. :func:`add_enum_type_operations` rewrites what
+not create it at all. :func:`review` rewrites what
 autogenerate writes so that every revision manages its types itself, with
 plain SQLAlchemy calls a reviewer can read:
 
@@ -34,7 +34,7 @@ foreign key constraint"), so those ``drop_index`` calls go.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from alembic.autogenerate import renderers
@@ -95,24 +95,34 @@ def _rewrite(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperatio
     return rewritten
 
 
+def _without(
+    operations: list[ops.MigrateOperation], unwanted: Callable[[ops.MigrateOperation], bool]
+) -> list[ops.MigrateOperation]:
+    """``operations`` without the unwanted ones, inside table blocks too; empty blocks go."""
+    kept: list[ops.MigrateOperation] = []
+    for operation in operations:
+        if isinstance(operation, ops.ModifyTableOps):
+            operation.ops = [inner for inner in operation.ops if not unwanted(inner)]
+            if not operation.ops:
+                continue
+        elif unwanted(operation):
+            continue
+        kept.append(operation)
+    return kept
+
+
 def _without_index_drops_of_dropped_tables(
     operations: list[ops.MigrateOperation],
 ) -> list[ops.MigrateOperation]:
     dropped = {
         operation.table_name for operation in operations if isinstance(operation, ops.DropTableOp)
     }
-    kept: list[ops.MigrateOperation] = []
-    for operation in operations:
-        if isinstance(operation, ops.DropIndexOp) and operation.table_name in dropped:
-            continue
-        if isinstance(operation, ops.ModifyTableOps) and operation.table_name in dropped:
-            operation.ops = [
-                inner for inner in operation.ops if not isinstance(inner, ops.DropIndexOp)
-            ]
-            if not operation.ops:
-                continue
-        kept.append(operation)
-    return kept
+    return _without(
+        operations,
+        lambda operation: (
+            isinstance(operation, ops.DropIndexOp) and operation.table_name in dropped
+        ),
+    )
 
 
 def _foreign_key_order(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
@@ -142,11 +152,13 @@ def _foreign_key_order(operations: list[ops.MigrateOperation]) -> list[ops.Migra
             if table in dropped:
                 after[dropped[table]].add(i)
     ordered: list[int] = []
+    placed: set[int] = set()
     while len(ordered) < len(operations):
-        ready = [i for i in after if i not in ordered and after[i] <= set(ordered)]
+        ready = [i for i in after if i not in placed and after[i] <= placed]
         if not ready:
             return operations
         ordered.append(min(ready))
+        placed.add(ordered[-1])
     return [operations[i] for i in ordered]
 
 
@@ -234,22 +246,14 @@ def compare_options(dialect: str) -> dict[str, Any]:
 def _without_identity_noise(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
     # SQLite and MySQL have no identity columns: an Identity() primary key is
     # their autoincrement, and reflects with no default at all.
-    for operation in operations:
-        if isinstance(operation, ops.ModifyTableOps):
-            operation.ops = [
-                inner
-                for inner in operation.ops
-                if not (
-                    isinstance(inner, ops.AlterColumnOp)
-                    and isinstance(inner.modify_server_default, Identity)
-                    and inner.existing_server_default in (None, False)
-                    and inner.modify_type is None
-                    and inner.modify_nullable is None
-                    and inner.modify_comment is False
-                )
-            ]
-    return [
-        operation
-        for operation in operations
-        if not (isinstance(operation, ops.ModifyTableOps) and not operation.ops)
-    ]
+    return _without(
+        operations,
+        lambda operation: (
+            isinstance(operation, ops.AlterColumnOp)
+            and isinstance(operation.modify_server_default, Identity)
+            and operation.existing_server_default in (None, False)
+            and operation.modify_type is None
+            and operation.modify_nullable is None
+            and operation.modify_comment is False
+        ),
+    )
