@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from alembic.config import CommandLine, Config
 from sqlalchemy import URL
@@ -25,13 +26,14 @@ ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 SEED_SCRIPT = PROJECT_ROOT / "scripts" / "seed.py"
 
 
+def settings_for(database: URL, **settings: str) -> dict[str, str]:
+    """DATABASE_URL for ``database``, and any other ``settings``, as environment variables."""
+    return {"DATABASE_URL": database.render_as_string(hide_password=False), **settings}
+
+
 def environment(database: URL, **settings: str) -> dict[str, str]:
     """This process's environment, with DATABASE_URL and any other ``settings`` replaced."""
-    return {
-        **os.environ,
-        "DATABASE_URL": database.render_as_string(hide_password=False),
-        **settings,
-    }
+    return {**os.environ, **settings_for(database, **settings)}
 
 
 def alembic_args(*args: str, ini: Path | str = ALEMBIC_INI) -> list[str]:
@@ -109,26 +111,20 @@ def _here(
     main: Callable[[], object], argv: list[str], database: URL, settings: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    environment = {"DATABASE_URL": database.render_as_string(hide_password=False), **settings}
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
     returncode = 0
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            try:
-                main()
-            except SystemExit as exit_:
-                code = exit_.code
-                returncode = code if isinstance(code, int) else (0 if code is None else 1)
-            except Exception:  # what a user would see: a traceback and status 1
-                traceback.print_exc()
-                returncode = 1
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with (
+        mock.patch.dict(os.environ, settings_for(database, **settings)),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        try:
+            main()
+        except SystemExit as exit_:
+            code = exit_.code
+            returncode = code if isinstance(code, int) else (0 if code is None else 1)
+        except Exception:  # what a user would see: a traceback and status 1
+            traceback.print_exc()
+            returncode = 1
     return subprocess.CompletedProcess(argv, returncode, stdout.getvalue(), stderr.getvalue())
 
 

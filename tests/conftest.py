@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from models.database import display_url, make_engine
 from models.revisions import alembic_config
 from tests.histories import History, new_history
-from tests.migration_checks import connected
+from tests.migration_checks import migrate
 from tests.migration_steps import MigrationSteps
 from tests.scratch import BACKEND, SERVER_URL, scratch_database
 
@@ -116,8 +116,7 @@ def migrated(empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> URL:
 
     DATABASE_URL points at it, for code run in this process.
     """
-    with connected(empty_database_url) as connection:
-        command.upgrade(alembic_config(connection), "head")
+    migrate(empty_database_url, alembic_config(), "upgrade", "head")
     monkeypatch.setenv("DATABASE_URL", empty_database_url.render_as_string(hide_password=False))
     return empty_database_url
 

@@ -4,8 +4,7 @@ A test that checks a mechanism (the safety net, the migrator lock, foreign
 keys on SQLite) builds a history of its own with :func:`new_history`: the
 project's ``env.py`` and revision template, and revisions the test writes.
 It then passes or fails on the mechanism's merit alone, whatever the
-project's own history holds. :func:`copy_history` copies the real history,
-for tests about that history. Nothing here writes into the repository.
+project's own history holds. Nothing here writes into the repository.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.config import Config
@@ -23,7 +22,8 @@ from sqlalchemy import MetaData
 from models.database import PROJECT_ROOT
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
-HEAD = "head"
+# add()'s default parent: the revision it added last.
+LAST = "last"
 
 REVISION_FILE = """\
 import time
@@ -54,6 +54,9 @@ class History:
     # What autogenerate and the drift check compare the schema with; None
     # means the project's models.
     metadata: MetaData | None = None
+    # The revision add() wrote last: where the next one goes by default, known
+    # without loading every revision file again.
+    last: str | None = field(default=None, init=False)
 
     @property
     def ini(self) -> Path:
@@ -65,11 +68,6 @@ class History:
             config.attributes["target_metadata"] = self.metadata
         return config
 
-    def revisions(self) -> list[str]:
-        """Every revision, from the first to the head."""
-        script = ScriptDirectory.from_config(self.config())
-        return [rev.revision for rev in reversed(list(script.walk_revisions("base", "heads")))]
-
     @property
     def head(self) -> str | None:
         return ScriptDirectory.from_config(self.config()).get_current_head()
@@ -80,15 +78,15 @@ class History:
         downgrade: str = "pass",
         *,
         revision: str | None = None,
-        down_revision: str | None = HEAD,
+        down_revision: str | None = LAST,
     ) -> str:
-        """Write a revision on top of the head (or on ``down_revision``); return its id.
+        """Write a revision on top of the last one added (or on ``down_revision``); return its id.
 
         ``upgrade`` and ``downgrade`` are function bodies, dedented.
         """
         revision = revision or f"rev{len(list(self.versions.glob('*.py'))) + 1:04d}"
-        if down_revision == HEAD:
-            down_revision = self.head
+        if down_revision == LAST:
+            down_revision = self.last
         body = REVISION_FILE.format(
             revision=revision,
             down_revision=down_revision,
@@ -96,6 +94,7 @@ class History:
             downgrade=textwrap.indent(textwrap.dedent(downgrade).strip(), "    "),
         )
         self.file(revision).write_text(body)
+        self.last = revision
         return revision
 
     @property
@@ -125,11 +124,3 @@ def new_history(directory: Path, metadata: MetaData | None = None) -> History:
         shutil.copy(MIGRATIONS / name, location / name)
     _write_ini(directory, location)
     return History(location, metadata)
-
-
-def copy_history(directory: Path) -> History:
-    """A copy of the project's own history in ``directory``, to add revisions to."""
-    location = directory / "migrations"
-    shutil.copytree(MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
-    _write_ini(directory, location)
-    return History(location)

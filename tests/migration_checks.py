@@ -66,22 +66,19 @@ def fail_on(findings: list[str], what: str) -> None:
         raise MigrationCheckFailed("\n".join([*findings, summary]))
 
 
-def history_config(script_location: str | None = None) -> Config:
-    """The project's Alembic config, or one pointed at another history."""
-    config = alembic_config()
-    if script_location is not None:
-        config.set_main_option("script_location", script_location)
-    return config
+def history_config() -> Config:
+    """The Alembic config of the project's own history."""
+    return alembic_config()
 
 
-def _versions(config: Config) -> Path:
-    return Path(ScriptDirectory.from_config(config).versions)
+def _location(config: Config) -> Path:
+    """The history's folder: env.py, accepted.toml and versions/."""
+    return Path(config.get_main_option("script_location") or "")
 
 
 def accepted(config: Config) -> Accepted:
     """What the history's ``accepted.toml`` (beside env.py) accepts; nothing if there is none."""
-    location = Path(ScriptDirectory.from_config(config).dir)
-    return Accepted.load(location / "accepted.toml")
+    return Accepted.load(_location(config) / "accepted.toml")
 
 
 @contextmanager
@@ -100,7 +97,7 @@ def script_directory(config: Config) -> ScriptDirectory:
     Alembic's commands load every revision file on each call; the checks make
     several calls per revision, which would make them quadratic in the history.
     """
-    versions = Path(config.get_main_option("script_location") or "") / "versions"
+    versions = _location(config) / "versions"
     files = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in versions.glob("*.py")))
     cached = config.attributes.get("script_directory")
     if cached is None or cached[0] != files:
@@ -151,9 +148,8 @@ def _literal(node: ast.expr | None) -> Any:
         return None
 
 
-def _declared(path: Path) -> tuple[str | None, tuple[str, ...]]:
-    """(revision, parents) as a revision file declares them, read without importing it."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+def _declared(tree: ast.Module) -> tuple[str | None, tuple[str, ...]]:
+    """(revision, parents) as a revision file declares them, read without running it."""
     values: dict[str, Any] = {}
     for node in tree.body:
         targets = [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
@@ -173,21 +169,24 @@ def history_problems(config: Config) -> list[str]:
     problems: list[str] = []
     files: dict[str, Path] = {}
     parents: dict[str, tuple[str, ...]] = {}
-    for path in sorted(_versions(config).glob("*.py")):
+    for path in sorted((_location(config) / "versions").glob("*.py")):
         try:
-            revision, declared_parents = _declared(path)
-            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         except (SyntaxError, UnicodeDecodeError) as error:
             problems.append(f"{path.name}: does not import: {one_line(error)}")
             continue
+        revision, declared_parents = _declared(tree)
         if not isinstance(revision, str):
             problems.append(f'{path.name}: no `revision = "..."` line')
             continue
         if revision in files:
             problems.append(f"{path.name}: revision {revision} is also {files[revision].name}")
             continue
+        try:  # what Alembic will do with it: run it as a module
+            exec(compile(tree, str(path), "exec"), {"__name__": "revision"})
+        except Exception as error:  # the file's own mistake, whatever it is
+            problems.append(f"{path.name}: does not import: {one_line(error)}")
         files[revision], parents[revision] = path, declared_parents
-    problems += _import_problems(files)
     for revision, path in files.items():
         for parent in parents[revision]:
             if parent not in files:
@@ -202,16 +201,6 @@ def history_problems(config: Config) -> list[str]:
             "join them with: alembic merge heads"
         )
     problems += _cycles(files, parents)
-    return problems
-
-
-def _import_problems(files: dict[str, Path]) -> list[str]:
-    problems = []
-    for path in files.values():
-        try:
-            exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), {"__name__": "rev"})
-        except Exception as error:  # the file's own mistake, whatever it is
-            problems.append(f"{path.name}: does not import: {one_line(error)}")
     return problems
 
 
@@ -247,7 +236,7 @@ def check_history(config: Config) -> None:
 def revisions_in_order(config: Config) -> list[str]:
     """Every revision from the first to the head; fails with the history's problems."""
     check_history(config)
-    script = ScriptDirectory.from_config(config)
+    script = script_directory(config)
     return [rev.revision for rev in reversed(list(script.walk_revisions("base", "heads")))]
 
 

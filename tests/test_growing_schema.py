@@ -14,7 +14,13 @@ from models.database import make_engine
 from tests import commands
 from tests.app_history import app_history
 from tests.histories import History, new_history
-from tests.migration_checks import check_no_drift, check_stairway, connected, migrate
+from tests.migration_checks import (
+    check_no_drift,
+    check_stairway,
+    connected,
+    migrate,
+    revisions_in_order,
+)
 
 # Foreign keys while SQLite copies a table ------------------------------------------------
 
@@ -48,7 +54,7 @@ def test_copying_a_referenced_table_keeps_every_child_row(
 ) -> None:
     """Widening users.full_name makes SQLite copy users; posts refers to it ON DELETE CASCADE."""
     history = app_history(tmp_path)
-    revisions = history.revisions()
+    revisions = revisions_in_order(history.config())
     posts_created = revisions[1]
     migrate(empty_database_url, history.config(), "upgrade", posts_created)
     write_users_and_posts(empty_database_url)

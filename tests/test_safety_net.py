@@ -53,6 +53,20 @@ def accounts_history(history: History) -> History:
     return history
 
 
+def accounts_with_an_unmigrated_column(directory: Path) -> History:
+    """The accounts history, whose model has a column no revision creates: joined_on."""
+    metadata = sa.MetaData()
+    sa.Table(
+        "accounts",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(50), nullable=False),
+        sa.Column("note", sa.String(100)),
+        sa.Column("joined_on", sa.Date),
+    )
+    return accounts_history(new_history(directory, metadata))
+
+
 # No false alarms ---------------------------------------------------------------------
 
 
@@ -252,16 +266,7 @@ def test_a_downgrade_that_leaves_an_enum_type_is_caught(
 def test_a_model_column_without_a_migration_is_caught(
     tmp_path: Path, empty_database_url: URL
 ) -> None:
-    metadata = sa.MetaData()
-    sa.Table(
-        "accounts",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("name", sa.String(50), nullable=False),
-        sa.Column("note", sa.String(100)),
-        sa.Column("joined_on", sa.Date),  # in the model, in no revision
-    )
-    history = accounts_history(new_history(tmp_path, metadata))
+    history = accounts_with_an_unmigrated_column(tmp_path)
     assert findings_of(lambda: check_no_drift(empty_database_url, history.config())) == [
         f"at revision {history.head} ({history.head}_test.py): "
         "accounts: column joined_on: in the models, not in the database"
@@ -402,16 +407,7 @@ def test_downgrades_before_the_adoption_point_are_not_checked(
 def test_known_drift_is_accepted_and_new_drift_is_not(
     tmp_path: Path, empty_database_url: URL
 ) -> None:
-    metadata = sa.MetaData()
-    sa.Table(
-        "accounts",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("name", sa.String(50), nullable=False),
-        sa.Column("note", sa.String(100)),
-        sa.Column("joined_on", sa.Date),
-    )
-    history = accounts_history(new_history(tmp_path, metadata))
+    history = accounts_with_an_unmigrated_column(tmp_path)
     write_accepted(
         history,
         """
@@ -420,7 +416,8 @@ def test_known_drift_is_accepted_and_new_drift_is_not(
         """,
     )
     check_no_drift(empty_database_url, history.config())
-    sa.Table("accounts", metadata, sa.Column("left_on", sa.Date), extend_existing=True)
+    assert history.metadata is not None
+    sa.Table("accounts", history.metadata, sa.Column("left_on", sa.Date), extend_existing=True)
     [finding] = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
     assert finding.endswith("accounts: column left_on: in the models, not in the database")
 
