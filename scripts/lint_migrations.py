@@ -473,10 +473,20 @@ def _normalized(sql: str) -> str:
     return " ".join(sql.split()).rstrip(";").strip()
 
 
-def _raw_sql_calls(path: Path) -> tuple[str, dict[str, int]]:
-    """(revision, {normalized SQL: line}) for each ``op.execute`` of literal SQL in upgrade()."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found: dict[str, int] = {}
+@dataclass(frozen=True)
+class _RawSql:
+    """An ``op.execute`` of literal SQL: where it is, and the rules its markers acknowledge."""
+
+    line: int
+    acknowledged: set[str]
+
+
+def _raw_sql_calls(path: Path) -> tuple[str, dict[str, _RawSql]]:
+    """(revision, {normalized SQL: its call}) for each literal ``op.execute`` in upgrade()."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(path))
+    lines = source.splitlines()
+    found: dict[str, _RawSql] = {}
     for scope in _scopes(tree):
         for node in ast.walk(scope.function):
             if (
@@ -490,7 +500,7 @@ def _raw_sql_calls(path: Path) -> tuple[str, dict[str, int]]:
                 if isinstance(statement, ast.Call) and _call_name(statement) == "text":
                     statement = _argument(statement, 0, "text")
                 if (sql := _string(statement)) is not None:
-                    found[_normalized(sql)] = node.lineno
+                    found[_normalized(sql)] = _RawSql(node.lineno, _acknowledged(lines, node))
     return _revision_id(tree), found
 
 
@@ -528,11 +538,11 @@ def squawk(paths: Sequence[Path], alembic_ini: Path, executable: str) -> list[Fi
     statement. SQL built at run time matches no line and is not checked; what
     Alembic's own operations emit is checked by the rules above.
     """
-    by_revision: dict[str, tuple[Path, dict[str, int]]] = {}
+    by_revision: dict[str, tuple[Path, dict[str, _RawSql]]] = {}
     for path in paths:
         revision, calls = _raw_sql_calls(path)
         by_revision[revision] = (path, calls)
-    checked: list[tuple[Path, str, int, str]] = []  # (file, revision, line, statement)
+    checked: list[tuple[Path, str, _RawSql, str]] = []  # (file, revision, call, statement)
     for revision, statement in _offline_statements(alembic_ini):
         if revision in by_revision:
             path, calls = by_revision[revision]
@@ -556,20 +566,12 @@ def squawk(paths: Sequence[Path], alembic_ini: Path, executable: str) -> list[Fi
         raise SquawkUnavailable(f"squawk failed: {result.stderr.strip()}") from None
     findings = []
     for item in reported:
-        path, revision, line, statement = checked[item["line"]]
+        path, revision, call, statement = checked[item["line"]]
         rule = f"squawk:{item['rule_name']}"
-        lines = path.read_text(encoding="utf-8").splitlines()
-        marked = {
-            name.strip()
-            for number in (line - 1, line)
-            if 0 < number <= len(lines)
-            for match in MARKER.finditer(lines[number - 1])
-            for name in match.group(1).split(",")
-        }
-        if rule not in marked:
+        if rule not in call.acknowledged:
             why = item["message"].rstrip(".")
             instead = (item.get("help") or "see squawk's documentation of the rule").rstrip(".")
-            findings.append(Finding(path, line, revision, rule, statement, (why, instead)))
+            findings.append(Finding(path, call.line, revision, rule, statement, (why, instead)))
     return findings
 
 
