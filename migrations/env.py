@@ -1,10 +1,11 @@
 """Alembic's entry point: runs the revisions in versions/ against the database.
 
-The database is the one configured for the whole project (DATABASE_URL, then
-.env, then the default SQLite file); see models/database.py. A run holds the
-migrator lock, so app instances that all run ``alembic upgrade head`` as they
-start take turns, and its statements give up on table locks after
-MIGRATION_LOCK_TIMEOUT seconds (models/migration_lock.py). On SQLite,
+The database is MIGRATION_DATABASE_URL if it is set, else the one configured
+for the whole project (DATABASE_URL, then .env, then the default SQLite
+file); see models/database.py. A run holds the run lock, so app instances
+that all run ``alembic upgrade head`` as they start take turns, and its
+statements give up on table locks after MIGRATION_TABLE_LOCK_TIMEOUT seconds
+(models/migration_lock.py). On SQLite,
 foreign keys are off while revisions run and checked after each one
 (models/sqlite_foreign_keys.py).
 
@@ -27,13 +28,19 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from models import Base, autogenerate
-from models.database import ConfigurationError, database_url, display_url, run_with_connection
+from models.database import (
+    ConfigurationError,
+    ConnectionFailed,
+    display_url,
+    migration_database_url,
+    run_with_connection,
+)
 from models.migration_lock import (
     MigrationLockTimeout,
     MigrationSettings,
-    apply_timeouts,
     lock_timeout_message,
     migration_lock,
+    statement_limits,
 )
 from models.sqlite_foreign_keys import check_after_each_revision, foreign_keys_off
 
@@ -80,7 +87,7 @@ def run_migrations_offline() -> None:
 
     Needs no database: only the URL's dialect decides what SQL is written.
     """
-    url = database_url()
+    url = migration_database_url()
     context.configure(
         url=url,
         literal_binds=True,
@@ -113,12 +120,36 @@ def do_run_migrations(connection: Connection) -> None:
 def run_guarded(connection: Connection, settings: MigrationSettings) -> None:
     # Foreign keys go off first: SQLite ignores the pragma once a transaction
     # has begun. The lock comes next: its wait is bounded by
-    # MIGRATION_LOCK_WAIT, and only afterwards do the migrations' own
-    # statements get the short MIGRATION_LOCK_TIMEOUT. The current revision
-    # is read inside the lock.
-    with foreign_keys_off(connection), migration_lock(connection, settings):
-        apply_timeouts(connection, settings)
+    # MIGRATION_RUN_LOCK_WAIT, and only afterwards do the migrations' own
+    # statements get the short MIGRATION_TABLE_LOCK_TIMEOUT. The current
+    # revision is read inside the lock.
+    with (
+        foreign_keys_off(connection),
+        migration_lock(connection, settings),
+        statement_limits(connection, settings),
+    ):
+        refuse_a_narrow_character_set(connection)
         do_run_migrations(connection)
+
+
+def refuse_a_narrow_character_set(connection: Connection) -> None:
+    """Stop before the first revision creates tables that cannot hold most of the world's text.
+
+    A MySQL/MariaDB database created without a character set may default to
+    latin1; every table created in it would too, and inserting "Łukasz" or
+    an emoji would fail (or worse, be mangled) long after the schema was set.
+    """
+    if connection.dialect.name not in {"mysql", "mariadb"}:
+        return
+    charset, name = connection.exec_driver_sql("SELECT @@character_set_database, DATABASE()").one()
+    applied = connection.dialect.has_table(connection, "alembic_version")
+    connection.commit()
+    if charset != "utf8mb4" and not applied:
+        raise ConfigurationError(
+            f"the database {name} uses the character set {charset}, which cannot store most "
+            f"non-Latin text; before the first migration run: ALTER DATABASE `{name}` "
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
 
 
 def run_migrations_online() -> None:
@@ -135,11 +166,12 @@ def run_migrations_online() -> None:
         return
 
     settings = MigrationSettings.from_config()
-    logger.info("Database: %s", display_url(database_url()))
+    url = migration_database_url()
+    logger.info("Database: %s", display_url(url))
     try:
         # A migration run is one short-lived process: it has no use for a pool.
         run_with_connection(
-            lambda connection: run_guarded(connection, settings), poolclass=pool.NullPool
+            lambda connection: run_guarded(connection, settings), url, poolclass=pool.NullPool
         )
     except MigrationLockTimeout as error:
         raise CommandError(str(error)) from None
@@ -147,7 +179,7 @@ def run_migrations_online() -> None:
         message = lock_timeout_message(error, settings)
         if message is None:
             raise
-        if database_url().get_backend_name() in {"mysql", "mariadb"}:
+        if url.get_backend_name() in {"mysql", "mariadb"}:
             message += "; MySQL cannot roll back DDL, so check what the failed revision already did"
         else:
             message += "; the database is still at the revision before it"
@@ -159,6 +191,7 @@ try:
         run_migrations_offline()
     else:
         run_migrations_online()
-except ConfigurationError as error:
-    # A mistake in .env or the environment: one line, not a traceback.
+except (ConfigurationError, ConnectionFailed) as error:
+    # A mistake in .env or the environment, or a database that cannot be
+    # reached: one line, not a traceback.
     raise CommandError(str(error)) from None

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 from dotenv import dotenv_values
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -42,10 +44,18 @@ DRIVER_EXTRAS = {
 # `alembic upgrade head` and `python scripts/seed.py` find the same file
 # wherever they are run from.
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "app.db"
+# How long opening a connection may take before it is given up, in seconds:
+# a firewall that drops packets, or a server that accepts TCP and never
+# answers, would otherwise hang a deploy for minutes, or for ever.
+DEFAULT_CONNECT_TIMEOUT = 10.0
 
 
 class ConfigurationError(Exception):
     """A setting is present but unusable; the message says which and why."""
+
+
+class ConnectionFailed(Exception):
+    """The database could not be reached or refused us; the message is one line, no password."""
 
 
 def setting(
@@ -67,23 +77,77 @@ def setting(
     return default
 
 
+def seconds_setting(name: str, default: float) -> float:
+    """A setting that is a number of seconds, 0 or more; a ConfigurationError otherwise."""
+    raw = setting(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigurationError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+    return value
+
+
 def database_url(*, env_file: Path | None = ENV_FILE) -> URL:
     """The configured database URL (see the module docstring for the order)."""
     raw = setting("DATABASE_URL", env_file=env_file)
     if raw is None:
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_PATH))
+    return parse_url(raw, "DATABASE_URL")
+
+
+def migration_database_url(*, env_file: Path | None = ENV_FILE) -> URL:
+    """The URL migrations run against: MIGRATION_DATABASE_URL, else :func:`database_url`.
+
+    A deployment may migrate through a direct connection, or as a role that
+    owns the schema, while the app connects through a pooler as a role that
+    may only read and write rows.
+    """
+    raw = setting("MIGRATION_DATABASE_URL", env_file=env_file)
+    if raw is None:
+        return database_url(env_file=env_file)
+    return parse_url(raw, "MIGRATION_DATABASE_URL")
+
+
+def parse_url(raw: str, name: str) -> URL:
+    """``raw`` (the value of the setting ``name``) as a URL whose dialect is known.
+
+    Error messages never repeat ``raw``: it may hold a password.
+    """
     try:
-        url = make_url(raw)
+        url = make_url(_encode_userinfo(raw))
     except ArgumentError:
-        # The raw value may hold a password, so it is not repeated here.
         raise ConfigurationError(
-            "DATABASE_URL is not a database URL; expected dialect+driver://user:password@host/name"
+            f"{name} is not a database URL; expected dialect+driver://user:password@host/name"
         ) from None
+    except ValueError:  # what URL.create says of a port like "5432x"
+        raise ConfigurationError(f"{name} has a port that is not a number") from None
     try:
         url.get_dialect()
     except NoSuchModuleError:
         raise _unknown_dialect(url) from None
     return url
+
+
+def _encode_userinfo(raw: str) -> str:
+    """``raw`` with user and password percent-encoded if the password holds a bare ``@``.
+
+    Generated passwords often contain ``@``. Unencoded, SQLAlchemy ends the
+    password at its first ``@`` and takes the rest for the host name, which
+    then appears, password tail and all, in every "cannot connect" message.
+    As in a browser's URL parser, the host starts after the *last* ``@``.
+    """
+    scheme, separator, rest = raw.partition("://")
+    authority_and_path, question, query = rest.partition("?")
+    userinfo, at, host_and_path = authority_and_path.rpartition("@")
+    if not (separator and at and "@" in userinfo):
+        return raw
+    user, colon, password = userinfo.partition(":")
+    encoded = quote(user, safe="") + colon + quote(password, safe="")
+    return f"{scheme}://{encoded}@{host_and_path}{question}{query}"
 
 
 def _unknown_dialect(url: URL) -> ConfigurationError:
@@ -128,12 +192,43 @@ def _create(factory: Callable[..., T], url: URL, **kwargs: Any) -> T:
         ) from None
 
 
+def connection_options(url: URL) -> dict[str, Any]:
+    """The driver arguments every engine gets: a connect timeout, and pooler-safe statements.
+
+    The timeout is DATABASE_CONNECT_TIMEOUT (0: none). psycopg's automatic
+    prepared statements are turned off: behind a connection pooler in
+    transaction mode (PgBouncer before 1.21, most managed poolers) the next
+    transaction may run on another server connection, where the statement
+    does not exist. SQLAlchemy caches the compiled SQL either way.
+    """
+    timeout = seconds_setting("DATABASE_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
+    driver = url.get_driver_name()
+    if driver.startswith("psycopg"):
+        options: dict[str, Any] = {"prepare_threshold": None}
+        if timeout:
+            # libpq's connect_timeout is whole seconds, and at least 2.
+            options["connect_timeout"] = max(2, math.ceil(timeout))
+        return options
+    if driver == "pymysql" and timeout:
+        # connect_timeout covers only the TCP handshake; a server that
+        # accepts and never answers is bounded by read_timeout, which
+        # _limit_reads_to_connecting() lifts once the connection is made.
+        return {"connect_timeout": timeout, "read_timeout": timeout}
+    if driver == "asyncpg" and timeout:
+        return {"timeout": timeout}
+    return {}
+
+
+def _engine_arguments(url: URL, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with :func:`connection_options` under any connect_args the caller gave."""
+    return {**kwargs, "connect_args": {**connection_options(url), **kwargs.get("connect_args", {})}}
+
+
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url``, or for the configured database if none is given."""
     url = _resolve(url)
-    engine = _create(create_engine, url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+    engine = _create(create_engine, url, **_engine_arguments(url, kwargs))
+    _configure(engine)
     return engine
 
 
@@ -144,9 +239,8 @@ def make_async_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngin
     from sqlalchemy.ext.asyncio import create_async_engine
 
     url = _resolve(url)
-    engine = _create(create_async_engine, url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine.sync_engine)
+    engine = _create(create_async_engine, url, **_engine_arguments(url, kwargs))
+    _configure(engine.sync_engine)
     return engine
 
 
@@ -165,7 +259,11 @@ def run_with_connection(
         return asyncio.run(_run_async(work, url, **kwargs))
     engine = make_engine(url, **kwargs)
     try:
-        with engine.connect() as connection:
+        try:
+            connection = engine.connect()
+        except (DBAPIError, OSError) as error:
+            raise connection_failed(url, error) from None
+        with connection:
             return work(connection)
     finally:
         engine.dispose()
@@ -174,10 +272,38 @@ def run_with_connection(
 async def _run_async(work: Callable[[Connection], T], url: URL, **kwargs: Any) -> T:
     engine = make_async_engine(url, **kwargs)
     try:
-        async with engine.connect() as connection:
+        try:
+            connection = await engine.connect()
+        except (DBAPIError, OSError) as error:
+            raise connection_failed(url, error) from None
+        try:
             return await connection.run_sync(work)
+        finally:
+            await connection.close()
     finally:
         await engine.dispose()
+
+
+def connection_failed(url: URL, error: BaseException) -> ConnectionFailed:
+    """A one-line :class:`ConnectionFailed` for ``error``, raised while connecting to ``url``."""
+    return ConnectionFailed(f"cannot connect to {display_url(url)}: {driver_message(error, url)}")
+
+
+def driver_message(error: BaseException, url: URL | None = None) -> str:
+    """What the driver said, on one line, with ``url``'s password masked.
+
+    Drivers echo parts of what they were given (a host name, say); if a
+    password ever reaches one of those, it is still not printed.
+    """
+    cause = getattr(error, "orig", None) or error
+    message = " ".join(str(cause).split()) or type(cause).__name__
+    if isinstance(cause, TimeoutError) or "timeout expired" in message or "timed out" in message:
+        message += " (gave up after DATABASE_CONNECT_TIMEOUT)"
+    password = url.password if url is not None else None
+    if password:
+        for secret in {str(password), quote(str(password), safe="")}:
+            message = message.replace(secret, "***")
+    return message
 
 
 @functools.cache
@@ -199,6 +325,21 @@ def get_sessionmaker() -> sessionmaker[Session]:
     committed at the end of the block (rolled back on an exception).
     """
     return sessionmaker(bind=get_engine())
+
+
+def _configure(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    elif engine.dialect.driver == "pymysql":
+        event.listen(engine, "connect", _limit_reads_to_connecting)
+
+
+def _limit_reads_to_connecting(dbapi_connection: Any, _record: Any) -> None:
+    # PyMySQL has no separate timeout for the handshake; connection_options()
+    # set read_timeout for it. Once connected, a statement may take as long
+    # as it takes (MIGRATION_STATEMENT_TIMEOUT bounds migrations). PyMySQL
+    # applies the new value before its next read.
+    dbapi_connection._read_timeout = None
 
 
 def _configure_sqlite(engine: Engine) -> None:

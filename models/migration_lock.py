@@ -1,78 +1,113 @@
-"""One migrator at a time, and migrations that fail fast instead of queueing.
+"""One migration run at a time, and migrations that fail fast instead of queueing.
 
 Several app instances may run ``alembic upgrade head`` as they start. Alembic
 reads the current revision and then applies what is missing, so two runs that
 overlap both apply the same revisions. :func:`migration_lock` serialises them
-with a database-level lock: a PostgreSQL advisory lock, MySQL/MariaDB
-``GET_LOCK``, or on SQLite the file's write lock taken by ``BEGIN IMMEDIATE``.
-The lock is taken before the current revision is read, so the second run sees
-the first one's work and has nothing left to do.
+with a database-level lock, the *run lock*: a PostgreSQL advisory lock, MySQL/
+MariaDB ``GET_LOCK``, or on SQLite the file's write lock taken by
+``BEGIN IMMEDIATE``. The lock is taken before the current revision is read, so
+the second run sees the first one's work and has nothing left to do.
 
-:func:`apply_timeouts` then bounds how long a migration's own statements may
-wait for table locks. An ``ALTER TABLE`` queued behind a long transaction
-blocks every later query on that table; failing after a few seconds (and
-retrying later) is far cheaper than an outage.
+On PostgreSQL the lock is held by a transaction, never by a session: a
+connection pooler in transaction mode (PgBouncer, most managed PostgreSQL)
+hands each transaction whichever server connection is free, so a session lock
+would be taken on one server connection and released on another, or never,
+and every later run would wait for a lock nobody holds. A second connection
+opens a transaction, takes ``pg_try_advisory_xact_lock`` and stays in that
+transaction, so the pooler keeps it on one server connection, until the run
+ends; the lock ends with the transaction, however the run ends (if the process
+is killed, PostgreSQL or the pooler closes that server connection). The
+revisions themselves run on the first connection, one transaction each, and
+read the current revision only after the lock is held. A run waiting for the
+lock polls rather than blocks, so waiting runs do not take up the pooler's
+server connections.
+
+:func:`statement_limits` then bounds how long a migration's own statements may
+wait for table locks, or run. An ``ALTER TABLE`` queued behind a long
+transaction blocks every later query on that table; failing after a few
+seconds (and retrying later) is far cheaper than an outage.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from models.database import ConfigurationError, setting
+from models.database import ConfigurationError, seconds_setting, setting
+
+logger = logging.getLogger(__name__)
 
 # Any constant will do: advisory locks are scoped to one database.
 POSTGRES_LOCK_KEY = 7_240_311_925_508_160_369
 LOCK_NAME_PREFIX = "migrations:"
+# How often a waiting run asks for the PostgreSQL lock again: quickly at
+# first, then at most once a second.
+FIRST_POLL_SECONDS = 0.05
+LAST_POLL_SECONDS = 1.0
 # A setting of 0 means "no limit". PostgreSQL reads 0 that way itself; MySQL
 # and SQLite are given their largest practical values instead.
 MYSQL_NO_LIMIT_SECONDS = 365 * 24 * 3600
 SQLITE_NO_LIMIT_MS = 2**31 - 1
+# Names these settings had before; still read, with a warning, for one release.
+RENAMED = {
+    "MIGRATION_RUN_LOCK": "MIGRATION_LOCK",
+    "MIGRATION_RUN_LOCK_WAIT": "MIGRATION_LOCK_WAIT",
+    "MIGRATION_TABLE_LOCK_TIMEOUT": "MIGRATION_LOCK_TIMEOUT",
+}
 
 
 class MigrationLockTimeout(Exception):
-    """Another migrator held the lock for longer than MIGRATION_LOCK_WAIT."""
+    """Another run held the run lock for longer than MIGRATION_RUN_LOCK_WAIT."""
 
 
 @dataclass(frozen=True)
 class MigrationSettings:
     """How migrations guard themselves; every field is read from the configuration."""
 
-    lock: bool = True
-    lock_wait: float = 300.0
-    lock_timeout: float = 5.0
+    run_lock: bool = True
+    run_lock_wait: float = 300.0
+    table_lock_timeout: float = 5.0
     statement_timeout: float = 0.0
 
     @classmethod
     def from_config(cls) -> MigrationSettings:
         defaults = cls()
-        lock = (setting("MIGRATION_LOCK") or "on").strip().lower()
+        lock_name = _current_name("MIGRATION_RUN_LOCK")
+        lock = (setting(lock_name) or "on").strip().lower()
         if lock not in {"on", "off"}:
-            raise ConfigurationError(f"MIGRATION_LOCK must be on or off, not {lock!r}")
+            raise ConfigurationError(f"{lock_name} must be on or off, not {lock!r}")
         return cls(
-            lock=lock == "on",
-            lock_wait=_seconds("MIGRATION_LOCK_WAIT", defaults.lock_wait),
-            lock_timeout=_seconds("MIGRATION_LOCK_TIMEOUT", defaults.lock_timeout),
-            statement_timeout=_seconds("MIGRATION_STATEMENT_TIMEOUT", defaults.statement_timeout),
+            run_lock=lock == "on",
+            run_lock_wait=seconds_setting(
+                _current_name("MIGRATION_RUN_LOCK_WAIT"), defaults.run_lock_wait
+            ),
+            table_lock_timeout=seconds_setting(
+                _current_name("MIGRATION_TABLE_LOCK_TIMEOUT"), defaults.table_lock_timeout
+            ),
+            statement_timeout=seconds_setting(
+                "MIGRATION_STATEMENT_TIMEOUT", defaults.statement_timeout
+            ),
         )
 
 
-def _seconds(name: str, default: float) -> float:
-    raw = setting(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise ConfigurationError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
-    return value
+def _current_name(name: str) -> str:
+    """``name``, or the old name it replaces if only that one is set (with a warning)."""
+    old = RENAMED[name]
+    if setting(name) is None and setting(old) is not None:
+        logger.warning(
+            "%s is deprecated: rename it to %s; the old name will stop working in the next release",
+            old,
+            name,
+        )
+        return old
+    return name
 
 
 def _milliseconds(seconds: float) -> int:
@@ -81,14 +116,14 @@ def _milliseconds(seconds: float) -> int:
 
 @contextmanager
 def migration_lock(connection: Connection, settings: MigrationSettings) -> Iterator[None]:
-    """Hold the database's migrator lock for the duration of the block.
+    """Hold the database's run lock for the duration of the block.
 
-    On PostgreSQL and MySQL the lock belongs to the session, so the block may
-    commit as often as it likes (one transaction per revision). On SQLite the
-    block runs inside the one ``BEGIN IMMEDIATE`` transaction that holds the
-    lock, so all revisions of a run commit together.
+    On PostgreSQL and MySQL the block may commit as often as it likes (one
+    transaction per revision). On SQLite the block runs inside the one
+    ``BEGIN IMMEDIATE`` transaction that holds the lock, so all revisions of
+    a run commit together.
     """
-    if not settings.lock:
+    if not settings.run_lock:
         yield
         return
     dialect = connection.dialect.name
@@ -102,15 +137,15 @@ def migration_lock(connection: Connection, settings: MigrationSettings) -> Itera
         with _sqlite_lock(connection, settings):
             yield
     else:
-        raise ConfigurationError(f"no migrator lock is implemented for {dialect}")
+        raise ConfigurationError(f"no run lock is implemented for {dialect}")
 
 
 @contextmanager
 def _sqlite_lock(connection: Connection, settings: MigrationSettings) -> Iterator[None]:
     # BEGIN IMMEDIATE takes the file's write lock at once, before Alembic
-    # reads the current revision; a second migrator waits in BEGIN for up
-    # to busy_timeout.
-    wait = _milliseconds(settings.lock_wait) or SQLITE_NO_LIMIT_MS
+    # reads the current revision; a second run waits in BEGIN for up to
+    # busy_timeout.
+    wait = _milliseconds(settings.run_lock_wait) or SQLITE_NO_LIMIT_MS
     connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait}")
     connection.commit()
     connection.execution_options(sqlite_begin="IMMEDIATE")
@@ -129,33 +164,41 @@ def _sqlite_lock(connection: Connection, settings: MigrationSettings) -> Iterato
 
 @contextmanager
 def _postgres_lock(connection: Connection, settings: MigrationSettings) -> Iterator[None]:
-    # lock_timeout also bounds waiting for an advisory lock: here it is the
-    # wait for the other migrator, before apply_timeouts() sets the much
-    # shorter limit for the migrations' own statements.
-    connection.exec_driver_sql(f"SET lock_timeout = {_milliseconds(settings.lock_wait)}")
-    try:
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": POSTGRES_LOCK_KEY})
-    except DBAPIError as error:
-        connection.rollback()
-        if _sqlstate(error) == "55P03":
-            raise MigrationLockTimeout(_lock_wait_message(settings)) from None
-        raise
-    # Session locks outlive the transaction; committing leaves Alembic a
-    # connection with no transaction open, so it can run one per revision.
-    connection.commit()
-    try:
-        yield
-    finally:
-        connection.rollback()
-        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": POSTGRES_LOCK_KEY})
-        connection.commit()
+    # See the module docstring: the lock lives in a transaction on a
+    # connection of its own, which does nothing else until the run is over.
+    with connection.engine.connect() as holder:
+        deadline = time.monotonic() + settings.run_lock_wait
+        pause = FIRST_POLL_SECONDS
+        while not _try_postgres_lock(holder):
+            holder.rollback()
+            remaining = deadline - time.monotonic()
+            if settings.run_lock_wait and remaining <= 0:
+                raise MigrationLockTimeout(_lock_wait_message(settings))
+            time.sleep(min(pause, remaining) if settings.run_lock_wait else pause)
+            pause = min(pause * 2, LAST_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            holder.rollback()  # ends the transaction, and the lock with it
+
+
+def _try_postgres_lock(holder: Connection) -> bool:
+    # The holder sits idle in its transaction for the whole run: a server
+    # default idle_in_transaction_session_timeout must not end it (and the
+    # lock) half way. SET LOCAL lasts as long as the transaction.
+    holder.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
+    return bool(
+        holder.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY}
+        ).scalar()
+    )
 
 
 @contextmanager
 def _mysql_lock(connection: Connection, settings: MigrationSettings) -> Iterator[None]:
     # GET_LOCK names are server-wide, so the name includes the database.
     name = (LOCK_NAME_PREFIX + str(connection.exec_driver_sql("SELECT DATABASE()").scalar()))[:64]
-    wait = settings.lock_wait or MYSQL_NO_LIMIT_SECONDS
+    wait = settings.run_lock_wait or MYSQL_NO_LIMIT_SECONDS
     acquired = connection.execute(
         text("SELECT GET_LOCK(:name, :wait)"), {"name": name, "wait": wait}
     ).scalar()
@@ -172,26 +215,44 @@ def _mysql_lock(connection: Connection, settings: MigrationSettings) -> Iterator
 
 def _lock_wait_message(settings: MigrationSettings) -> str:
     return (
-        f"another migration has held the migrator lock for more than {settings.lock_wait:g} s "
-        "(MIGRATION_LOCK_WAIT); nothing was changed"
+        f"another migration run has held the run lock for more than "
+        f"{settings.run_lock_wait:g} s (MIGRATION_RUN_LOCK_WAIT); nothing was changed"
     )
 
 
-def apply_timeouts(connection: Connection, settings: MigrationSettings) -> None:
+@contextmanager
+def statement_limits(connection: Connection, settings: MigrationSettings) -> Iterator[None]:
     """Limit how long each statement of a migration may wait for locks, or run."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        connection.exec_driver_sql(f"SET lock_timeout = {_milliseconds(settings.lock_timeout)}")
-        connection.exec_driver_sql(
-            f"SET statement_timeout = {_milliseconds(settings.statement_timeout)}"
+        # SET LOCAL in every transaction, not SET once: behind a transaction
+        # pooler a session setting would stay on whichever server connection
+        # ran it (and slow the app's queries down to fail) while the next
+        # revision ran on another. Statements in an autocommit_block (CREATE
+        # INDEX CONCURRENTLY) run without them: they take no lock that blocks
+        # the app's reads and writes.
+        limits = (
+            f"SET LOCAL lock_timeout = {_milliseconds(settings.table_lock_timeout)}",
+            f"SET LOCAL statement_timeout = {_milliseconds(settings.statement_timeout)}",
         )
-        connection.commit()
-    elif dialect in {"mysql", "mariadb"}:
+
+        def set_limits(connection: Connection) -> None:
+            if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                for statement in limits:
+                    connection.exec_driver_sql(statement)
+
+        event.listen(connection, "begin", set_limits)
+        try:
+            yield
+        finally:
+            event.remove(connection, "begin", set_limits)
+        return
+    if dialect in {"mysql", "mariadb"}:
         # lock_wait_timeout covers metadata locks (what ALTER TABLE waits for);
         # innodb_lock_wait_timeout covers row locks. Both take whole seconds.
         wait = (
-            max(1, round(settings.lock_timeout))
-            if settings.lock_timeout
+            max(1, round(settings.table_lock_timeout))
+            if settings.table_lock_timeout
             else MYSQL_NO_LIMIT_SECONDS
         )
         connection.exec_driver_sql(f"SET SESSION lock_wait_timeout = {wait}")
@@ -201,13 +262,15 @@ def apply_timeouts(connection: Connection, settings: MigrationSettings) -> None:
                 f"SET SESSION max_statement_time = {settings.statement_timeout:g}"
             )
         connection.commit()
+    yield
 
 
 def lock_timeout_message(error: DBAPIError, settings: MigrationSettings) -> str | None:
     """A one-line explanation if ``error`` is a migration giving up on a lock or timing out."""
     if _sqlstate(error) == "55P03" or _mysql_code(error) == 1205:
         return (
-            f"a migration waited more than {settings.lock_timeout:g} s (MIGRATION_LOCK_TIMEOUT) "
+            f"a migration waited more than {settings.table_lock_timeout:g} s "
+            "(MIGRATION_TABLE_LOCK_TIMEOUT) "
             "for a table lock held by another connection and gave up so as not to block "
             "traffic; retry when that transaction has finished"
         )

@@ -33,10 +33,17 @@ from seeding.records import Record, SourceError
 from seeding.sources import RawRow, read_csv, read_json
 from seeding.validation import Validator
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from tqdm import tqdm
 
-from models.database import ConfigurationError, display_url, run_with_connection
+from models.database import (
+    ConfigurationError,
+    ConnectionFailed,
+    database_url,
+    display_url,
+    driver_message,
+    run_with_connection,
+)
 from models.revisions import is_at_head
 
 SAMPLE_USERS = Path(__file__).resolve().parent / "sample_users.csv"
@@ -296,9 +303,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"seed.py: {error}", file=sys.stderr)
         return 2
+    except ConnectionFailed as error:
+        print(f"seed.py: {error}", file=sys.stderr)
+        return 1
+    except DataError as error:
+        # What the database refused although the checks passed, such as text
+        # a latin1 MySQL table cannot store. The transaction was rolled back.
+        print(
+            f"seed.py: the database refused a value: {driver_message(error, database_url())}; "
+            "nothing was written.",
+            file=sys.stderr,
+        )
+        return 2
     except OperationalError as error:
         if not _interrupted(error):
-            print(f"seed.py: cannot use the database: {error.orig}", file=sys.stderr)
+            print(
+                f"seed.py: cannot use the database: {driver_message(error, database_url())}",
+                file=sys.stderr,
+            )
             return 1
         print("seed.py: interrupted; nothing was written.", file=sys.stderr)
         return 130

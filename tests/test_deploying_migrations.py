@@ -121,12 +121,12 @@ def test_concurrent_upgrades_apply_every_revision_once(
 ) -> None:
     """Eight app instances starting at once all succeed; each revision runs exactly once.
 
-    MIGRATION_LOCK_TIMEOUT is shorter than the slow revision, which shows that
+    MIGRATION_TABLE_LOCK_TIMEOUT is shorter than the slow revision, which shows that
     waiting for the migrator lock is not bounded by it: the others wait their turn.
     """
     head = add_slow_revision(accounts)
     results, elapsed = upgrade_concurrently(
-        accounts, empty_database_url, MIGRATION_LOCK_TIMEOUT="1"
+        accounts, empty_database_url, MIGRATION_TABLE_LOCK_TIMEOUT="1"
     )
     failures = [result.stderr.strip().splitlines()[-1:] for result in results if result.returncode]
     assert not failures, f"{len(failures)} of {MIGRATORS} migrators failed: {failures}"
@@ -141,7 +141,7 @@ def test_concurrent_upgrades_collide_without_the_lock(
 ) -> None:
     """The same race with MIGRATION_LOCK=off goes wrong: the lock is what prevents it."""
     head = add_slow_revision(accounts)
-    results, _ = upgrade_concurrently(accounts, empty_database_url, MIGRATION_LOCK="off")
+    results, _ = upgrade_concurrently(accounts, empty_database_url, MIGRATION_RUN_LOCK="off")
     failed = sum(1 for result in results if result.returncode)
     versions, _, _ = database_state(empty_database_url)
     applied_once = probe_rows(empty_database_url) == 1
@@ -172,7 +172,7 @@ def migrator_lock_is_held(url: URL) -> bool:
 def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
     accounts: History, empty_database_url: URL
 ) -> None:
-    """MIGRATION_LOCK_WAIT bounds the wait for the migrator lock, with a one-line message."""
+    """MIGRATION_RUN_LOCK_WAIT bounds the wait for the migrator lock, with a one-line message."""
     add_slow_revision(accounts, seconds=10)
     first = commands.start(
         *commands.alembic_args("upgrade", "head", ini=accounts.ini), database=empty_database_url
@@ -183,7 +183,7 @@ def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
         )
         second = commands.alembic_here(
             "upgrade", "head", ini=accounts.ini, database=empty_database_url,
-            MIGRATION_LOCK_WAIT="0.5",
+            MIGRATION_RUN_LOCK_WAIT="0.5",
         )  # fmt: skip
         assert first.poll() is None, "the first migrator finished too early for this test"
     finally:
@@ -192,7 +192,7 @@ def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
         first.communicate(timeout=120)
     assert second.returncode != 0
     assert "Traceback" not in second.stderr
-    assert "MIGRATION_LOCK_WAIT" in second.stderr.strip().splitlines()[-1]
+    assert "MIGRATION_RUN_LOCK_WAIT" in second.stderr.strip().splitlines()[-1]
 
 
 # Fail fast instead of blocking traffic ----------------------------------------------
@@ -222,15 +222,16 @@ def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
             blocker.execute(text("SELECT COUNT(*) FROM accounts"))
             start = time.monotonic()
             result = commands.alembic_here(
-                "upgrade", "head", ini=ini, database=empty_database_url, MIGRATION_LOCK_TIMEOUT="1"
-            )
+                "upgrade", "head", ini=ini, database=empty_database_url,
+                MIGRATION_TABLE_LOCK_TIMEOUT="1",
+            )  # fmt: skip
             elapsed = time.monotonic() - start
             blocker.rollback()
     finally:
         engine.dispose()
 
     assert result.returncode != 0
-    assert "MIGRATION_LOCK_TIMEOUT" in result.stderr
+    assert "MIGRATION_TABLE_LOCK_TIMEOUT" in result.stderr
     assert "Traceback" not in result.stderr
     assert 1 <= elapsed < 1 + 15, f"gave up after {elapsed:.1f} s"
     versions, _, columns = database_state(empty_database_url)
@@ -246,9 +247,9 @@ def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
-        ("MIGRATION_LOCK_TIMEOUT", "soon"),
-        ("MIGRATION_LOCK_WAIT", "-1"),
-        ("MIGRATION_LOCK", "maybe"),
+        ("MIGRATION_TABLE_LOCK_TIMEOUT", "soon"),
+        ("MIGRATION_RUN_LOCK_WAIT", "-1"),
+        ("MIGRATION_RUN_LOCK", "maybe"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line_and_changes_nothing(
