@@ -183,15 +183,18 @@ def _postgres_lock(connection: Connection, settings: MigrationSettings) -> Itera
 
 
 def _try_postgres_lock(holder: Connection) -> bool:
-    # The holder sits idle in its transaction for the whole run: a server
-    # default idle_in_transaction_session_timeout must not end it (and the
-    # lock) half way. SET LOCAL lasts as long as the transaction.
-    holder.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
-    return bool(
-        holder.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY}
-        ).scalar()
+    # The key is written into the statement rather than bound: a statement
+    # with parameters leaves its portal, and with it a snapshot, open until
+    # the next statement, and CREATE INDEX CONCURRENTLY waits for every
+    # transaction holding an older snapshot (the holder's would be one).
+    acquired = bool(
+        holder.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({POSTGRES_LOCK_KEY})").scalar()
     )
+    # The holder then sits idle in its transaction for the whole run: a
+    # server default idle_in_transaction_session_timeout must not end it (and
+    # the lock) half way. SET LOCAL lasts as long as the transaction.
+    holder.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
+    return acquired
 
 
 @contextmanager

@@ -26,6 +26,7 @@ MIGRATIONS = PROJECT_ROOT / "migrations"
 LAST = "last"
 
 REVISION_FILE = """\
+import os
 import time
 
 import sqlalchemy as sa

@@ -26,6 +26,16 @@ def backend_name(url: URL) -> str:
 # The server the suite runs against (None: SQLite files), and its backend.
 SERVER_URL = os.environ.get("TEST_DATABASE_URL") or None
 BACKEND = backend_name(make_url(SERVER_URL)) if SERVER_URL else "sqlite"
+# A PgBouncer in transaction mode in front of that PostgreSQL server, which
+# routes every database name to it (None: the pooler tests are skipped).
+POOLER_URL = os.environ.get("TEST_PGBOUNCER_URL") or None
+
+
+def through_pooler(url: URL) -> URL:
+    """``url``'s database, reached through the pooler at POOLER_URL."""
+    assert POOLER_URL is not None
+    pooler = make_url(POOLER_URL)
+    return url.set(host=pooler.host, port=pooler.port)
 
 
 @contextmanager

@@ -9,31 +9,26 @@ from __future__ import annotations
 
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
-from sqlalchemy import URL, inspect, text
+from sqlalchemy import URL, text
 
 from models.database import make_engine
 from tests import commands
 from tests.histories import History
-from tests.scratch import BACKEND
-
-MIGRATORS = 8
-# Long enough that all migrators started together overlap inside it.
-SLOW_REVISION_SECONDS = 2
-
-
-ACCOUNTS = (
-    """
-    op.create_table(
-        "accounts",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("name", sa.String(50), nullable=False),
-    )
-    """,
-    'op.drop_table("accounts")',
+from tests.migrators import (
+    ACCOUNTS,
+    MIGRATORS,
+    SLOW_REVISION_SECONDS,
+    add_slow_revision,
+    database_state,
+    kill_while_holding_the_run_lock,
+    probe_rows,
+    run_lock_is_held,
+    upgrade_concurrently,
+    upgrades_run,
 )
+from tests.scratch import BACKEND
 
 
 @pytest.fixture
@@ -43,77 +38,7 @@ def accounts(history: History) -> History:
     return history
 
 
-def database_state(url: URL) -> tuple[list[str], set[str], set[str]]:
-    """(alembic_version rows, table names, accounts column names)."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            inspector = inspect(connection)
-            tables = set(inspector.get_table_names())
-            versions = (
-                [
-                    row[0]
-                    for row in connection.execute(text("SELECT version_num FROM alembic_version"))
-                ]
-                if "alembic_version" in tables
-                else []
-            )
-            columns = (
-                {column["name"] for column in inspector.get_columns("accounts")}
-                if "accounts" in tables
-                else set()
-            )
-    finally:
-        engine.dispose()
-    return versions, tables, columns
-
-
 # One migrator at a time -------------------------------------------------------------
-
-
-def add_slow_revision(history: History, seconds: float = SLOW_REVISION_SECONDS) -> str:
-    return history.add(
-        f"""
-        time.sleep({seconds})
-        op.create_table("concurrency_probe", sa.Column("id", sa.Integer, primary_key=True))
-        op.execute("INSERT INTO concurrency_probe (id) VALUES (1)")
-        """,
-        'op.drop_table("concurrency_probe")',
-        revision="510w00000001",
-    )
-
-
-def upgrade_concurrently(
-    history: History, url: URL, **settings: str
-) -> tuple[list[subprocess.CompletedProcess[str]], float]:
-    """Start MIGRATORS `alembic upgrade head` processes at once; wait for them all."""
-    start = time.monotonic()
-    processes = [
-        commands.start(
-            *commands.alembic_args("upgrade", "head", ini=history.ini), database=url, **settings
-        )
-        for _ in range(MIGRATORS)
-    ]
-    results = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=300)
-        results.append(
-            subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-        )
-    return results, time.monotonic() - start
-
-
-def probe_rows(url: URL) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            if "concurrency_probe" not in inspect(connection).get_table_names():
-                return 0
-            return int(
-                connection.execute(text("SELECT COUNT(*) FROM concurrency_probe")).scalar_one()
-            )
-    finally:
-        engine.dispose()
 
 
 def test_concurrent_upgrades_apply_every_revision_once(
@@ -130,6 +55,7 @@ def test_concurrent_upgrades_apply_every_revision_once(
     )
     failures = [result.stderr.strip().splitlines()[-1:] for result in results if result.returncode]
     assert not failures, f"{len(failures)} of {MIGRATORS} migrators failed: {failures}"
+    assert upgrades_run(results) == 2, "each of the two revisions is applied by one migrator"
     versions, _, _ = database_state(empty_database_url)
     assert versions == [head]
     assert probe_rows(empty_database_url) == 1
@@ -150,25 +76,6 @@ def test_concurrent_upgrades_collide_without_the_lock(
     )
 
 
-def migrator_lock_is_held(url: URL) -> bool:
-    if BACKEND == "sqlite":
-        # The holder's BEGIN IMMEDIATE transaction has written its first page.
-        return Path(f"{url.database}-journal").exists()
-    engine = make_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            if BACKEND == "postgresql":
-                query = (
-                    "SELECT COUNT(*) FROM pg_locks JOIN pg_database ON pg_database.oid = database "
-                    "WHERE locktype = 'advisory' AND granted AND datname = current_database()"
-                )
-            else:
-                query = "SELECT IS_USED_LOCK(CONCAT('migrations:', DATABASE())) IS NOT NULL"
-            return bool(connection.execute(text(query)).scalar())
-    finally:
-        engine.dispose()
-
-
 def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
     accounts: History, empty_database_url: URL
 ) -> None:
@@ -179,7 +86,7 @@ def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
     )
     try:
         commands.wait_for(
-            lambda: migrator_lock_is_held(empty_database_url), first, "taking the migrator lock"
+            lambda: run_lock_is_held(empty_database_url), first, "taking the migrator lock"
         )
         second = commands.alembic_here(
             "upgrade", "head", ini=accounts.ini, database=empty_database_url,
@@ -193,6 +100,23 @@ def test_a_migrator_gives_up_after_waiting_lock_wait_for_another(
     assert second.returncode != 0
     assert "Traceback" not in second.stderr
     assert "MIGRATION_RUN_LOCK_WAIT" in second.stderr.strip().splitlines()[-1]
+
+
+def test_a_killed_migrator_leaves_nothing_that_blocks_the_next_one(
+    accounts: History, empty_database_url: URL
+) -> None:
+    """SIGKILL half way through a revision: the lock goes with the process, and so does the
+    revision."""
+    head = add_slow_revision(accounts)
+    kill_while_holding_the_run_lock(accounts, empty_database_url, empty_database_url)
+    assert database_state(empty_database_url)[0] != [head]
+    result = commands.alembic_here(
+        "upgrade", "head", ini=accounts.ini, database=empty_database_url,
+        MIGRATION_RUN_LOCK_WAIT="5", SLOW_REVISION_SECONDS="0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert database_state(empty_database_url)[0] == [head]
+    assert probe_rows(empty_database_url) == 1
 
 
 # Fail fast instead of blocking traffic ----------------------------------------------
@@ -249,7 +173,12 @@ def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
     [
         ("MIGRATION_TABLE_LOCK_TIMEOUT", "soon"),
         ("MIGRATION_RUN_LOCK_WAIT", "-1"),
+        ("MIGRATION_RUN_LOCK_WAIT", "nan"),
+        ("MIGRATION_RUN_LOCK_WAIT", "inf"),
+        ("MIGRATION_STATEMENT_TIMEOUT", "1e999"),
         ("MIGRATION_RUN_LOCK", "maybe"),
+        ("MIGRATION_LOCK_WAIT", "soon"),  # the old name, still read
+        ("DATABASE_CONNECT_TIMEOUT", "ten"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line_and_changes_nothing(
@@ -262,6 +191,22 @@ def test_a_bad_setting_is_one_clear_line_and_changes_nothing(
     assert "Traceback" not in result.stderr
     assert setting in result.stderr.strip().splitlines()[-1]
     assert database_state(empty_database_url)[1] == set()
+
+
+def test_the_old_setting_names_still_work_with_a_warning(
+    accounts: History, empty_database_url: URL
+) -> None:
+    result = commands.alembic_here(
+        "upgrade", "head", ini=accounts.ini, database=empty_database_url,
+        MIGRATION_LOCK="off", MIGRATION_LOCK_WAIT="1", MIGRATION_LOCK_TIMEOUT="1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for old, new in [
+        ("MIGRATION_LOCK", "MIGRATION_RUN_LOCK"),
+        ("MIGRATION_LOCK_WAIT", "MIGRATION_RUN_LOCK_WAIT"),
+        ("MIGRATION_LOCK_TIMEOUT", "MIGRATION_TABLE_LOCK_TIMEOUT"),
+    ]:
+        assert f"{old} is deprecated: rename it to {new}" in result.stderr
 
 
 # All or nothing -----------------------------------------------------------------------
