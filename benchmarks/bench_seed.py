@@ -7,7 +7,14 @@ and nothing else (stdlib sqlite3 executemany in one transaction; psycopg
 COPY). It prints the best of --runs for each, with peak RSS.
 
 The PostgreSQL database given with --postgres is wiped (alembic downgrade
-base) before every run: give it a scratch database.
+base) before every run: give it a scratch database. With --pgbouncer, the
+same database through a PgBouncer in transaction mode is measured too (seed
+and raw driver both through it; migrations go direct).
+
+URLs with a password are best given as BENCH_POSTGRES_URL and
+BENCH_PGBOUNCER_URL, which keeps them off the command line; the benchmark
+hands them to its child processes in the environment, never in arguments
+(anyone on the machine can read those in /proc).
 
 examples:
   python benchmarks/bench_seed.py -n 100000 -n 1000000
@@ -34,6 +41,8 @@ sys.path.insert(0, str(SCRIPTS))
 from seeding.fake import fake_users  # noqa: E402  (scripts/ is not a package)
 
 COLUMNS = "username, email, full_name"
+# The raw worker's connection string: in the environment, not in its arguments.
+RAW_TARGET = "BENCH_RAW_TARGET"
 
 
 # The raw side: runs in its own process, imports nothing but the driver. ------
@@ -49,7 +58,8 @@ def _raw_records(n: int, csv_path: str) -> Iterator[Sequence[str]]:
         yield from reader
 
 
-def raw_load(backend: str, target: str, n: int, csv_path: str) -> None:
+def raw_load(backend: str, n: int, csv_path: str) -> None:
+    target = os.environ[RAW_TARGET]
     records = _raw_records(n, csv_path)
     if backend == "sqlite":
         _raw_sqlite(target, records)
@@ -88,7 +98,11 @@ class Run:
 
 
 def timed(command: list[str], env: dict[str, str]) -> Run:
-    """Run ``command``; its wall time and peak resident memory."""
+    """Run ``command``; its wall time and peak resident memory.
+
+    Its own error output reaches the terminal as it is (the seed and the raw
+    worker never print a password); no URL is in ``command``.
+    """
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -102,8 +116,15 @@ def timed(command: list[str], env: dict[str, str]) -> Run:
 @dataclass(frozen=True)
 class Backend:
     name: str
-    url: str  # SQLAlchemy URL, for alembic and seed.py
+    url: str  # SQLAlchemy URL, for seed.py (and alembic, unless migration_url is given)
     raw_target: str  # what the raw driver connects to
+    migration_url: str | None = None
+
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, "DATABASE_URL": self.url, RAW_TARGET: self.raw_target}
+        if self.migration_url is not None:
+            env["MIGRATION_DATABASE_URL"] = self.migration_url
+        return env
 
     def fresh_schema(self, env: dict[str, str]) -> None:
         if self.name == "sqlite":
@@ -114,13 +135,17 @@ class Backend:
 
 
 def alembic(*args: str, env: dict[str, str]) -> None:
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "alembic", "-c", str(PROJECT_ROOT / "alembic.ini"), *args],
         env=env,
         cwd=PROJECT_ROOT,
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if result.returncode != 0:
+        # Alembic's last line says what went wrong, with any password masked.
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SystemExit(f"bench_seed.py: alembic {' '.join(args)} failed: {last}")
 
 
 def best(runs: int, backend: Backend, command: list[str], env: dict[str, str]) -> Run:
@@ -147,24 +172,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-n", type=int, action="append", help="users to load (repeatable)")
     parser.add_argument("--runs", type=int, default=2, help="runs of each, best kept (default 2)")
     parser.add_argument("--csv", action="store_true", help="also load from a CSV file")
-    parser.add_argument("--postgres", metavar="URL", help="a scratch PostgreSQL database")
-    parser.add_argument("--raw", nargs=4, help=argparse.SUPPRESS)  # the raw worker
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("BENCH_POSTGRES_URL"),
+        help="a scratch PostgreSQL database (default: $BENCH_POSTGRES_URL)",
+    )
+    parser.add_argument(
+        "--pgbouncer",
+        metavar="URL",
+        default=os.environ.get("BENCH_PGBOUNCER_URL"),
+        help="the same database through PgBouncer (default: $BENCH_PGBOUNCER_URL)",
+    )
+    parser.add_argument("--raw", nargs=3, help=argparse.SUPPRESS)  # the raw worker
     args = parser.parse_args(argv)
     if args.raw:
-        backend, target, n, csv_path = args.raw
-        raw_load(backend, target, int(n), csv_path)
+        backend, n, csv_path = args.raw
+        raw_load(backend, int(n), csv_path)
         return 0
-
-    from sqlalchemy import make_url
+    if args.pgbouncer and not args.postgres:
+        parser.error("--pgbouncer needs --postgres, the same database without it")
 
     counts = args.n or [1_000_000]
     with tempfile.TemporaryDirectory() as directory:
         sqlite_file = str(Path(directory) / "bench.db")
         backends = [Backend("sqlite", f"sqlite:///{sqlite_file}", sqlite_file)]
         if args.postgres:
-            libpq = make_url(args.postgres).set(drivername="postgresql")
+            backends.append(Backend("postgresql", args.postgres, _libpq(args.postgres)))
+        if args.pgbouncer:
             backends.append(
-                Backend("postgresql", args.postgres, libpq.render_as_string(hide_password=False))
+                Backend("pgbouncer", args.pgbouncer, _libpq(args.pgbouncer), args.postgres)
             )
         header = (
             f"{'backend':<10} {'input':<6} {'N':>9} {'seed s':>7} {'raw s':>7} "
@@ -180,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 write_csv(csv_path, n)
                 inputs.append("csv")
             for backend in backends:
-                env = {**os.environ, "DATABASE_URL": backend.url}
+                env = backend.environment()
                 for kind in inputs:
                     seed_args = ["--fake", str(n)] if kind == "fake" else ["--file", str(csv_path)]
                     seed_run = best(
@@ -197,7 +234,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                             str(Path(__file__).resolve()),
                             "--raw",
                             backend.name,
-                            backend.raw_target,
                             str(n),
                             str(csv_path) if kind == "csv" else "",
                         ],
@@ -211,6 +247,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         flush=True,
                     )
     return 0
+
+
+def _libpq(url: str) -> str:
+    """``url`` as psycopg takes it (a libpq URI)."""
+    from sqlalchemy import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":

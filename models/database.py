@@ -14,6 +14,7 @@ import asyncio
 import functools
 import math
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -214,9 +215,23 @@ def connection_options(url: URL) -> dict[str, Any]:
         # accepts and never answers is bounded by read_timeout, which
         # _limit_reads_to_connecting() lifts once the connection is made.
         return {"connect_timeout": timeout, "read_timeout": timeout}
-    if driver == "asyncpg" and timeout:
-        return {"timeout": timeout}
+    if driver == "asyncpg":
+        # asyncpg prepares every statement, under names that collide between
+        # the clients of one server connection; SQLAlchemy's recipe for
+        # PgBouncer: no statement caches, a unique name for each statement.
+        options = {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
+        if timeout:
+            options["timeout"] = timeout
+        return options
     return {}
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4()}__"
 
 
 def _engine_arguments(url: URL, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -46,6 +46,9 @@ def downgrade() -> None:
 {downgrade}
 """
 
+# The line of a revision file that add() puts the first line of upgrade() on.
+UPGRADE_LINE = REVISION_FILE.splitlines().index("{upgrade}") + 1
+
 
 @dataclass
 class History:

@@ -231,3 +231,14 @@ def test_migrate_directly_then_seed_through_the_pooler(
             assert connection.execute(text("SELECT COUNT(*) FROM users")).scalar_one() == 30005
     finally:
         engine.dispose()
+
+
+def test_async_urls_work_through_the_pooler(empty_database_url: URL, pooled: URL) -> None:
+    """asyncpg prepares every statement; the names must not collide on a server connection."""
+    url = pooled.set(drivername="postgresql+asyncpg")
+    upgrade = commands.alembic_here("upgrade", "head", database=url)
+    assert upgrade.returncode == 0, upgrade.stderr
+    for _ in range(2):
+        seeded = commands.seed_here(database=url)
+        assert seeded.returncode == 0, seeded.stderr
+    assert "0 users inserted, 4 already present" in seeded.stdout

@@ -11,7 +11,7 @@ import pytest
 
 import lint_migrations
 from models.database import PROJECT_ROOT
-from tests.histories import History
+from tests.histories import UPGRADE_LINE, History
 
 LINTER = str(PROJECT_ROOT / "scripts" / "lint_migrations.py")
 
@@ -177,7 +177,7 @@ def test_a_finding_names_file_line_revision_operation_and_alternative(history: H
     )
     assert result.returncode == 1
     line = result.stdout.strip()
-    assert line.startswith(f"{path}:13: revision 11e700000005: drop-column: ")
+    assert line.startswith(f"{path}:{UPGRADE_LINE}: revision 11e700000005: drop-column: ")
     assert 'op.drop_column("users", "full_name")' in line
     assert "Instead: stop using the column in code" in line
     assert "# migration-lint: ignore[drop-column]" in line
@@ -226,7 +226,7 @@ def test_raw_sql_is_checked_by_squawk_at_its_line(history: History) -> None:
     result = run_linter("--config", str(history.ini), str(path))
     assert result.returncode == 1, result.stderr
     findings = result.stdout.strip().splitlines()
-    prefix = f"{path}:13: revision {revision}: "
+    prefix = f"{path}:{UPGRADE_LINE}: revision {revision}: "
     assert sorted(line.split(": ")[2] for line in findings) == [
         "squawk:adding-foreign-key-constraint",
         "squawk:constraint-missing-not-valid",
