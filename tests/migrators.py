@@ -73,15 +73,15 @@ def add_slow_revision(history: History, seconds: float = SLOW_REVISION_SECONDS) 
 
 
 def upgrade_concurrently(
-    history: History, url: URL, **settings: str
+    history: History, url: URL, migrators: int = MIGRATORS, **settings: str
 ) -> tuple[list[subprocess.CompletedProcess[str]], float]:
-    """Start MIGRATORS `alembic upgrade head` processes at once; wait for them all."""
+    """Start ``migrators`` `alembic upgrade head` processes at once; wait for them all."""
     start = time.monotonic()
     processes = [
         commands.start(
             *commands.alembic_args("upgrade", "head", ini=history.ini), database=url, **settings
         )
-        for _ in range(MIGRATORS)
+        for _ in range(migrators)
     ]
     results = []
     for process in processes:

@@ -63,9 +63,12 @@ def silent_server() -> Iterator[int]:
         yield int(server.getsockname()[1])
 
 
-# Wherever the suite runs: no server involved ------------------------------------------
+# No server involved: these run once, with the SQLite run of the suite ----------------
+
+no_server = pytest.mark.backends("sqlite")
 
 
+@no_server
 @COMMANDS
 @pytest.mark.parametrize("driver", DRIVERS.values())
 @pytest.mark.parametrize("password", PASSWORDS)
@@ -76,6 +79,7 @@ def test_a_refused_port_is_one_line(
     assert_one_line(result, "cannot connect to", f"127.0.0.1:{closed_port}", "app:***@")
 
 
+@no_server
 @COMMANDS
 @pytest.mark.parametrize("driver", DRIVERS.values())
 @pytest.mark.parametrize("password", PASSWORDS)
@@ -84,6 +88,7 @@ def test_an_unknown_host_is_one_line(command: Command, driver: str, password: st
     assert_one_line(result, "cannot connect to", "db.invalid")
 
 
+@no_server
 @COMMANDS
 def test_a_port_that_is_not_a_number_is_one_line(command: Command) -> None:
     # (make_url() itself refuses this URL: it goes in as the environment variable only.)
@@ -92,6 +97,7 @@ def test_a_port_that_is_not_a_number_is_one_line(command: Command) -> None:
     assert_one_line(result, "DATABASE_URL has a port that is not a number")
 
 
+@no_server
 @COMMANDS
 @pytest.mark.parametrize("driver", DRIVERS.values())
 def test_a_server_that_never_answers_is_given_up_on_in_the_connect_timeout(

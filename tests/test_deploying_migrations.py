@@ -65,9 +65,14 @@ def test_concurrent_upgrades_apply_every_revision_once(
 def test_concurrent_upgrades_collide_without_the_lock(
     accounts: History, empty_database_url: URL
 ) -> None:
-    """The same race with MIGRATION_LOCK=off goes wrong: the lock is what prevents it."""
+    """The same race with MIGRATION_RUN_LOCK=off goes wrong: the lock is what prevents it.
+
+    (Three migrators are plenty to collide.)
+    """
     head = add_slow_revision(accounts)
-    results, _ = upgrade_concurrently(accounts, empty_database_url, MIGRATION_RUN_LOCK="off")
+    results, _ = upgrade_concurrently(
+        accounts, empty_database_url, migrators=3, MIGRATION_RUN_LOCK="off"
+    )
     failed = sum(1 for result in results if result.returncode)
     versions, _, _ = database_state(empty_database_url)
     applied_once = probe_rows(empty_database_url) == 1
