@@ -200,7 +200,8 @@ def connection_options(url: URL) -> dict[str, Any]:
     prepared statements are turned off: behind a connection pooler in
     transaction mode (PgBouncer before 1.21, most managed poolers) the next
     transaction may run on another server connection, where the statement
-    does not exist. SQLAlchemy caches the compiled SQL either way.
+    does not exist. SQLAlchemy caches the compiled SQL either way. asyncpg,
+    which prepares every statement, gets SQLAlchemy's recipe for PgBouncer.
     """
     timeout = seconds_setting("DATABASE_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
     driver = url.get_driver_name()
@@ -243,7 +244,7 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url``, or for the configured database if none is given."""
     url = _resolve(url)
     engine = _create(create_engine, url, **_engine_arguments(url, kwargs))
-    _configure(engine)
+    _configure(engine, kwargs)
     return engine
 
 
@@ -255,7 +256,7 @@ def make_async_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngin
 
     url = _resolve(url)
     engine = _create(create_async_engine, url, **_engine_arguments(url, kwargs))
-    _configure(engine.sync_engine)
+    _configure(engine.sync_engine, kwargs)
     return engine
 
 
@@ -342,10 +343,12 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine())
 
 
-def _configure(engine: Engine) -> None:
+def _configure(engine: Engine, kwargs: dict[str, Any]) -> None:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
-    elif engine.dialect.driver == "pymysql":
+    elif engine.dialect.driver == "pymysql" and "read_timeout" not in kwargs.get(
+        "connect_args", {}
+    ):
         event.listen(engine, "connect", _limit_reads_to_connecting)
 
 
