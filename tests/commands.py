@@ -111,21 +111,29 @@ def _here(
     main: Callable[[], object], argv: list[str], database: URL, settings: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    returncode = 0
     with (
         mock.patch.dict(os.environ, settings_for(database, **settings)),
         contextlib.redirect_stdout(stdout),
         contextlib.redirect_stderr(stderr),
     ):
-        try:
-            main()
-        except SystemExit as exit_:
-            code = exit_.code
-            returncode = code if isinstance(code, int) else (0 if code is None else 1)
-        except Exception:  # what a user would see: a traceback and status 1
-            traceback.print_exc()
-            returncode = 1
+        returncode = exit_status(main)
     return subprocess.CompletedProcess(argv, returncode, stdout.getvalue(), stderr.getvalue())
+
+
+def exit_status(main: Callable[[], object]) -> int:
+    """Call ``main`` as a script's entry point: the status the process would exit with.
+
+    An exception is printed as Python prints it, with status 1.
+    """
+    try:
+        main()
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except Exception:
+        traceback.print_exc()
+        return 1
+    return 0
 
 
 def seed(*args: str, database: URL, **settings: str) -> subprocess.CompletedProcess[str]:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 
 from alembic.config import main
 
 import models  # noqa: F401  (imported before the fork, once for all children)
+from tests.commands import exit_status
 
 
 def child(argv: list[str], output: Path, index: int) -> int:
@@ -30,15 +30,7 @@ def child(argv: list[str], output: Path, index: int) -> int:
     ):
         os.dup2(stdout.fileno(), 1)
         os.dup2(stderr.fileno(), 2)
-        try:
-            main(argv=argv, prog="alembic")
-            status = 0
-        except SystemExit as exit_:
-            code = exit_.code
-            status = code if isinstance(code, int) else (0 if code is None else 1)
-        except BaseException:  # what a user would see: a traceback and status 1
-            traceback.print_exc()
-            status = 1
+        status = exit_status(lambda: main(argv=argv, prog="alembic"))
         sys.stdout.flush()
         sys.stderr.flush()
     return status

@@ -176,3 +176,20 @@ def kill_while_holding_the_run_lock(history: History, url: URL, direct_url: URL)
     finally:
         migrator.send_signal(signal.SIGKILL)
         migrator.communicate(timeout=60)
+
+
+def assert_a_killed_run_blocks_nobody(history: History, url: URL, direct_url: URL) -> None:
+    """Kill a run of ``history`` inside its slow revision; the next run goes through at once.
+
+    ``direct_url`` is ``url``'s database without a pooler in between.
+    """
+    head = add_slow_revision(history)
+    kill_while_holding_the_run_lock(history, url, direct_url)
+    assert database_state(direct_url)[0] != [head], "the killed revision is not recorded"
+    result = commands.alembic_here(
+        "upgrade", "head", ini=history.ini, database=url,
+        MIGRATION_RUN_LOCK_WAIT="5", **{SLOW_REVISION_SETTING: "0"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert database_state(direct_url)[0] == [head]
+    assert probe_rows(direct_url) == 1

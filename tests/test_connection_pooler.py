@@ -24,8 +24,8 @@ from tests.migrators import (
     ACCOUNTS,
     add_slow_revision,
     advisory_locks,
+    assert_a_killed_run_blocks_nobody,
     database_state,
-    kill_while_holding_the_run_lock,
     probe_rows,
     upgrade_concurrently,
     upgrades_run,
@@ -92,15 +92,7 @@ def test_concurrent_upgrades_through_the_pooler_apply_each_revision_once_and_lea
 def test_a_migrator_killed_behind_the_pooler_blocks_nobody(
     accounts: History, pooled: URL, empty_database_url: URL
 ) -> None:
-    head = add_slow_revision(accounts)
-    kill_while_holding_the_run_lock(accounts, pooled, empty_database_url)
-    result = commands.alembic_here(
-        "upgrade", "head", ini=accounts.ini, database=pooled,
-        MIGRATION_RUN_LOCK_WAIT="5", SLOW_REVISION_SECONDS="0",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert database_state(empty_database_url)[0] == [head]
-    assert probe_rows(empty_database_url) == 1
+    assert_a_killed_run_blocks_nobody(accounts, pooled, empty_database_url)
     assert advisory_locks(empty_database_url) == 0
 
 

@@ -21,8 +21,8 @@ from tests.migrators import (
     MIGRATORS,
     SLOW_REVISION_SECONDS,
     add_slow_revision,
+    assert_a_killed_run_blocks_nobody,
     database_state,
-    kill_while_holding_the_run_lock,
     probe_rows,
     run_lock_is_held,
     upgrade_concurrently,
@@ -112,16 +112,7 @@ def test_a_killed_migrator_leaves_nothing_that_blocks_the_next_one(
 ) -> None:
     """SIGKILL half way through a revision: the lock goes with the process, and so does the
     revision."""
-    head = add_slow_revision(accounts)
-    kill_while_holding_the_run_lock(accounts, empty_database_url, empty_database_url)
-    assert database_state(empty_database_url)[0] != [head]
-    result = commands.alembic_here(
-        "upgrade", "head", ini=accounts.ini, database=empty_database_url,
-        MIGRATION_RUN_LOCK_WAIT="5", SLOW_REVISION_SECONDS="0",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert database_state(empty_database_url)[0] == [head]
-    assert probe_rows(empty_database_url) == 1
+    assert_a_killed_run_blocks_nobody(accounts, empty_database_url, empty_database_url)
 
 
 # Fail fast instead of blocking traffic ----------------------------------------------
