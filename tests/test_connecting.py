@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import URL, make_url, pool, text
@@ -176,5 +177,28 @@ def test_reads_are_not_limited_by_the_connect_timeout(
     try:
         with engine.connect() as connection:
             assert connection.execute(text("SELECT SLEEP(2)")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.backends("mysql")
+def test_text_a_latin1_table_cannot_store_is_one_line_and_nothing_is_written(
+    migrated: URL, tmp_path: Path
+) -> None:
+    """A table made latin1 some other way: the seed's checks pass, the database refuses."""
+    engine = make_engine(migrated, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE users CONVERT TO CHARACTER SET latin1")
+        users = tmp_path / "users.csv"
+        users.write_text(
+            "username,email,full_name\nada,ada@example.com,Ada\nlukasz,l@example.com,Łukasz\n",
+            encoding="utf-8",
+        )
+        result = commands.seed_here("--file", str(users), database=migrated)
+        assert_one_line(result, "refused a value", "nothing was written")
+        assert result.returncode == 2
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT COUNT(*) FROM users")).scalar_one() == 0
     finally:
         engine.dispose()
