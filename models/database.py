@@ -2,8 +2,11 @@
 
 The URL is read from ``DATABASE_URL`` in the environment, else from the
 project's ``.env`` file, else it defaults to an SQLite file in the project
-root. ``migrations/env.py``, ``scripts/seed.py`` and the tests all connect
-through :func:`make_engine`, so they can never disagree about the database.
+root (migrations may use another, ``MIGRATION_DATABASE_URL``). Every engine
+gives up connecting after ``DATABASE_CONNECT_TIMEOUT`` seconds and works
+behind a connection pooler in transaction mode (:func:`connection_options`).
+``migrations/env.py``, ``scripts/seed.py`` and the tests all connect through
+:func:`make_engine`, so they can never disagree about the database.
 The application uses one engine per process, :func:`get_engine`, and gets its
 sessions from :func:`get_sessionmaker`.
 """
@@ -302,7 +305,11 @@ async def _run_async(work: Callable[[Connection], T], url: URL, **kwargs: Any) -
 
 def connection_failed(url: URL, error: BaseException) -> ConnectionFailed:
     """A one-line :class:`ConnectionFailed` for ``error``, raised while connecting to ``url``."""
-    return ConnectionFailed(f"cannot connect to {display_url(url)}: {driver_message(error, url)}")
+    message = driver_message(error, url)
+    cause = getattr(error, "orig", None) or error
+    if isinstance(cause, TimeoutError) or "timeout expired" in message or "timed out" in message:
+        message += " (gave up after DATABASE_CONNECT_TIMEOUT)"
+    return ConnectionFailed(f"cannot connect to {display_url(url)}: {message}")
 
 
 def driver_message(error: BaseException, url: URL | None = None) -> str:
@@ -313,8 +320,6 @@ def driver_message(error: BaseException, url: URL | None = None) -> str:
     """
     cause = getattr(error, "orig", None) or error
     message = " ".join(str(cause).split()) or type(cause).__name__
-    if isinstance(cause, TimeoutError) or "timeout expired" in message or "timed out" in message:
-        message += " (gave up after DATABASE_CONNECT_TIMEOUT)"
     password = url.password if url is not None else None
     if password:
         for secret in {str(password), quote(str(password), safe="")}:
