@@ -48,6 +48,9 @@ from models.revisions import is_at_head
 
 SAMPLE_USERS = Path(__file__).resolve().parent / "sample_users.csv"
 PROGRESS_EVERY = 8192
+# How long a seed waits for another process writing to the same SQLite file
+# (another seed, a migration) before it gives up.
+SQLITE_WAIT_SECONDS = 600
 T = TypeVar("T")
 
 
@@ -99,6 +102,13 @@ def seed_connection(connection: Connection, source: Input, options: Options) -> 
     if not at_head:
         raise NotMigratedError(display_url(connection))
     validator = Validator(source.name)
+    if connection.dialect.name == "sqlite":
+        # Take the file's write lock when the transaction begins, waiting for
+        # any other writer: a transaction that has read before it writes
+        # cannot wait for the lock (SQLite would deadlock) and fails at once.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_WAIT_SECONDS * 1000}")
+        connection.commit()
+        connection.execution_options(sqlite_begin="IMMEDIATE")
     with ProgressBar(source, options) as advance:
         records = source.records(validator)
         with connection.begin() as transaction:
@@ -316,6 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     except OperationalError as error:
+        if "database is locked" in str(error.orig):
+            print(
+                f"seed.py: another process has been writing to the SQLite file for more than "
+                f"{SQLITE_WAIT_SECONDS} s; nothing was written.",
+                file=sys.stderr,
+            )
+            return 1
         if not _interrupted(error):
             print(
                 f"seed.py: cannot use the database: {driver_message(error, database_url())}",

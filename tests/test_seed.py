@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from seeding import sources
 from seeding.fake import fake_users
+from seeding.loader import load
 from seeding.records import FIELDS
 from seeding.sources import read_json
 from seeding.validation import SHOWN_PROBLEMS, Validator
-from sqlalchemy import URL, Engine, func, select, text
+from sqlalchemy import URL, Engine, func, insert, select, text
 
 import seed
 from models import Base, User
@@ -171,6 +172,49 @@ def test_users_already_present_are_skipped_in_every_batch(
     assert result.returncode == 0, result.stderr
     assert "6 users inserted, 2 already present" in result.stdout
     assert user_count(db) == 2 + 6
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_the_counts_are_this_runs_own_while_another_session_inserts(
+    migrated: URL, db: Engine
+) -> None:
+    """Users another session commits during the load count neither as inserted nor as present.
+
+    (Counting the table before and after said "-3 already present" here.)
+    """
+    others = [{"username": f"aaa_other_{i}", "email": f"other{i}@example.org"} for i in range(3)]
+    sessions: list[int] = []
+
+    def another_session_inserts(_rows: int) -> None:
+        if not sessions:  # after the first batch only
+            sessions.append(1)
+            with db.begin() as other:
+                other.execute(insert(User), others)
+
+    with db.connect() as connection, connection.begin():
+        result = load(connection, fake_users(50), batch_size=10, on_batch=another_session_inserts)
+    assert (result.read, result.inserted, result.already_present) == (50, 50, 0)
+    assert user_count(db) == 53
+
+
+@pytest.mark.backends("sqlite")
+def test_a_second_seed_on_sqlite_waits_for_the_first(
+    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
+) -> None:
+    first = commands.start(str(commands.SEED_SCRIPT), "--fake", "300000", database=migrated)
+    try:
+        # Its transaction has written its first page: it holds the write lock.
+        commands.wait_for(
+            lambda: Path(f"{migrated.database}-journal").exists(), first, "the first seed writing"
+        )
+        second = seed_here("--file", str(write(tmp_path, "u.csv", CSV_USERS)))
+        assert first.poll() is None or first.returncode == 0
+    finally:
+        _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert second.returncode == 0, second.stderr
+    assert "2 users inserted" in second.stdout
+    assert user_count(db) == 300_000 + 2
 
 
 def test_fake_users_are_deterministic_valid_and_unique() -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from seeding.records import Problem, Record
 from seeding.validation import Validator
-from seeding.writers import batches, count_users, writer_for
+from seeding.writers import batches, writer_for
 
 DEFAULT_BATCH_SIZE = 20_000
 
@@ -45,19 +45,19 @@ def load(
 
     ``validator``, when the records come from one, is asked for the problems it
     found once the input is exhausted; if there are any, :class:`InvalidInput`
-    is raised and the caller rolls back. The counts come from the table itself,
-    so they are right whichever bulk path wrote the rows.
+    is raised and the caller rolls back. ``inserted`` counts the rows this load
+    inserted, whatever other sessions insert meanwhile.
     """
-    before = count_users(connection)
     write = writer_for(connection)
-    read = 0
+    read = inserted = 0
     for batch in batches(records, batch_size):
-        written = write(batch)
-        read += written
+        batch_read, batch_inserted = write(batch)
+        read += batch_read
+        inserted += batch_inserted
         if on_batch is not None:
-            on_batch(written)
+            on_batch(batch_read)
     if validator is not None:
         validator.check_duplicates()
         if validator.problem_count:
             raise InvalidInput(validator.problems_sorted, validator.problem_count)
-    return LoadResult(read=read, inserted=count_users(connection) - before)
+    return LoadResult(read=read, inserted=inserted)

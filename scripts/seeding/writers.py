@@ -27,11 +27,14 @@ from seeding.records import FIELDS, Record
 
 USERS: Table = Base.metadata.tables[User.__tablename__]
 
-# A writer consumes one batch, given as an iterator, and returns its length.
+# A writer consumes one batch, given as an iterator, and returns how many
+# records it read and how many rows it inserted (the rest were present).
 # Batches are iterators rather than lists so that PostgreSQL's COPY can send
 # rows while they are still being read and validated: the server works on
 # one batch while the client prepares it, as the raw driver's single COPY does.
-Writer = Callable[[Iterator[Record]], int]
+# What was inserted is counted by each statement, never by counting the table
+# before and after: another session may be inserting at the same time.
+Writer = Callable[[Iterator[Record]], tuple[int, int]]
 
 
 def batches(records: Iterable[Record], size: int) -> Iterator[Iterator[Record]]:
@@ -58,26 +61,42 @@ def writer_for(connection: Connection) -> Writer:
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         return _PostgresCopy(connection, table, columns)
     if dialect.name == "postgresql":
-        statement: Any = postgresql.insert(USERS).on_conflict_do_nothing()
-    elif dialect.name in {"mysql", "mariadb"}:
+        # RETURNING lists only the rows inserted, not those skipped.
+        returning = postgresql.insert(USERS).on_conflict_do_nothing().returning(USERS.c.id)
+        return lambda batch: _insert_returning(connection, returning, batch)
+    if dialect.name in {"mysql", "mariadb"}:
         # A no-op update is MySQL's "do nothing"; INSERT IGNORE would also
         # turn other errors (a value too long, say) into warnings.
-        statement = mysql.insert(USERS).on_duplicate_key_update(id=USERS.c.id)
-    else:
-        raise NotImplementedError(f"seeding does not support {dialect.name} yet")
-    return lambda batch: _execute(connection, statement, batch)
+        upsert = mysql.insert(USERS).on_duplicate_key_update(id=USERS.c.id)
+        return lambda batch: _insert_counting(connection, upsert, batch)
+    raise NotImplementedError(f"seeding does not support {dialect.name} yet")
 
 
-def _executemany(connection: Connection, sql: str, batch: Iterator[Record]) -> int:
+def _executemany(connection: Connection, sql: str, batch: Iterator[Record]) -> tuple[int, int]:
     rows = list(batch)
-    connection.exec_driver_sql(sql, rows)
-    return len(rows)
+    # sqlite3 sums the changes of every row; a skipped row changes nothing.
+    result = connection.exec_driver_sql(sql, rows)
+    return len(rows), result.rowcount
 
 
-def _execute(connection: Connection, statement: Any, batch: Iterator[Record]) -> int:
+def _insert_returning(
+    connection: Connection, statement: Any, batch: Iterator[Record]
+) -> tuple[int, int]:
     rows = [dict(zip(FIELDS, record, strict=True)) for record in batch]
+    return len(rows), len(connection.execute(statement, rows).all())
+
+
+def _insert_counting(
+    connection: Connection, statement: Any, batch: Iterator[Record]
+) -> tuple[int, int]:
+    # MySQL reports a row found by ON DUPLICATE KEY as affected too (SQLAlchemy
+    # asks for found rows), so the table is counted around the batch. InnoDB's
+    # default REPEATABLE READ makes both counts this transaction's own view:
+    # rows other sessions commit meanwhile are not in either.
+    rows = [dict(zip(FIELDS, record, strict=True)) for record in batch]
+    before = count_users(connection)
     connection.execute(statement, rows)
-    return len(rows)
+    return len(rows), count_users(connection) - before
 
 
 class _PostgresCopy:
@@ -87,7 +106,7 @@ class _PostgresCopy:
         self.columns = columns
         self.staging_ready = False
 
-    def __call__(self, batch: Iterator[Record]) -> int:
+    def __call__(self, batch: Iterator[Record]) -> tuple[int, int]:
         import psycopg
 
         # Kept for the fallback, which must send the batch a second time.
@@ -98,10 +117,9 @@ class _PostgresCopy:
         except psycopg.errors.UniqueViolation:
             savepoint.rollback()
             sent.extend(batch)  # whatever the failed COPY had not taken yet
-            self._insert_missing(sent)
-        else:
-            savepoint.commit()
-        return len(sent)
+            return len(sent), self._insert_missing(sent)
+        savepoint.commit()
+        return len(sent), len(sent)
 
     def _cursor(self) -> Any:
         # The psycopg connection under SQLAlchemy's, inside SQLAlchemy's
@@ -120,7 +138,8 @@ class _PostgresCopy:
                     keep(record)
                     write_row(record)
 
-    def _insert_missing(self, batch: list[Record]) -> None:
+    def _insert_missing(self, batch: list[Record]) -> int:
+        """Insert the records of ``batch`` that are not present; how many that was."""
         with self._cursor() as cursor:
             if not self.staging_ready:
                 # Every column as text: the values were validated already,
@@ -138,3 +157,4 @@ class _PostgresCopy:
                 f"INSERT INTO {self.table} ({self.columns}) "
                 f"SELECT {self.columns} FROM seed_staging ON CONFLICT DO NOTHING"
             )
+            return int(cursor.rowcount)
