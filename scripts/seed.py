@@ -51,6 +51,8 @@ PROGRESS_EVERY = 8192
 # How long a seed waits for another process writing to the same SQLite file
 # (another seed, a migration) before it gives up.
 SQLITE_WAIT_SECONDS = 600
+# A batch is held in memory on most paths; past this there is nothing to gain.
+MAX_BATCH_SIZE = 1_000_000
 T = TypeVar("T")
 
 
@@ -190,13 +192,15 @@ def _counting(items: Iterable[T], advance: Callable[[int], object]) -> Iterator[
     advance(count)
 
 
-def _positive(text: str) -> int:
+def _batch_size(text: str) -> int:
     try:
-        value = int(text)
+        value = int(text.replace("_", "").replace(",", ""))
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    if not 1 <= value <= MAX_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {MAX_BATCH_SIZE:,}, not {text!r}"
+        )
     return value
 
 
@@ -230,7 +234,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive,
+        type=_batch_size,
         default=DEFAULT_BATCH_SIZE,
         metavar="N",
         help=f"users written per batch (default: {DEFAULT_BATCH_SIZE})",
@@ -251,6 +255,8 @@ def open_input(args: argparse.Namespace) -> Input:
     if args.file is None:
         return Input.file(SAMPLE_USERS)
     if args.file == "-":
+        if sys.stdin is None or sys.stdin.closed:
+            raise ValueError("standard input is closed: there is nothing to read with --file -")
         return Input(name="<stdin>", stream=sys.stdin.buffer, format=args.format or "csv")
     path = Path(args.file)
     file_format = args.format or path.suffix.lower().lstrip(".")

@@ -569,6 +569,26 @@ def test_a_bad_input_argument_is_one_line_and_writes_nothing(
     assert user_count(db) == 0
 
 
+@pytest.mark.parametrize("size", ["0", "99999999999999999999999"])
+def test_a_batch_size_out_of_range_is_one_line(migrated: URL, size: str) -> None:
+    result = commands.seed_here("--batch-size", size, database=migrated)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "expected a whole number from 1 to 1,000,000" in result.stderr.strip().splitlines()[-1]
+
+
+def test_standard_input_that_is_closed_is_one_line(
+    migrated: URL, db: Engine, seed_here: Callable[..., Outcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)  # what Python gives a process started with fd 0 closed
+    result = seed_here("--file", "-")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "seed.py: standard input is closed: there is nothing to read with --file -"
+    )
+    assert user_count(db) == 0
+
+
 def test_a_malformed_database_url_is_one_line(
     monkeypatch: pytest.MonkeyPatch, seed_here: Callable[..., Outcome]
 ) -> None:
