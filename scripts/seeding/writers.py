@@ -9,7 +9,8 @@ error: every path below leaves conflicting rows out and carries on.
   an existing user is it copied into a staging table instead and inserted
   with ``ON CONFLICT DO NOTHING``.
 - Other drivers (asyncpg, MySQL): SQLAlchemy Core ``insert`` with the
-  dialect's conflict clause, executed as one executemany per batch.
+  dialect's conflict clause, executed as one executemany per batch (with
+  ``RETURNING`` on PostgreSQL, which lists only the rows inserted).
 """
 
 from __future__ import annotations
