@@ -387,6 +387,14 @@ JSON_PROBLEMS = {
         "1: json: the file ends before",
     ),
     "empty": ("  \n", "1: file: is empty"),
+    "nested 100,000 deep": (
+        "[\n" + "[" * 100_000 + "]" * 100_000 + "]",
+        "2: json: values nested too deeply",
+    ),
+    "a 5,000-digit number": (
+        '[\n{"username": ' + "9" * 5000 + ', "email": "a@example.com"}]',
+        "2: json: a number too long",
+    ),
 }
 
 
@@ -404,6 +412,23 @@ def test_each_json_problem_is_reported_with_its_line_and_nothing_is_written(
     assert result.returncode == 2
     assert f"{path}:{expected}" in result.stderr
     assert "Traceback" not in result.stderr
+    assert user_count(db) == 0
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "one long line"])
+def test_a_csv_line_is_bounded(
+    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome], source: str
+) -> None:
+    """A file with no line break is not read into memory whole looking for one."""
+    path = (
+        Path(source)
+        if source.startswith("/")
+        else write(tmp_path, "long.csv", "username,email\n" + "a" * (2 << 20))
+    )
+    result = seed_here("--file", str(path), "--format", "csv")
+    assert result.returncode == 2
+    line = 1 if source.startswith("/") else 2
+    assert f"{path}:{line}: csv: a line longer than 1,048,576 characters" in result.stderr
     assert user_count(db) == 0
 
 

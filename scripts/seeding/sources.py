@@ -27,6 +27,10 @@ JSON_CHUNK = 1 << 16
 # Larger objects are not users; the limit keeps a malformed file from
 # being read into memory whole while looking for the end of an object.
 JSON_MAX_OBJECT = 1 << 20
+# A CSV line longer than this (in characters) is not a user: without a bound,
+# a file with no line breaks (/dev/zero, a binary file) would be read into
+# memory whole while looking for the end of its first line.
+CSV_MAX_LINE = 1 << 20
 WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -34,9 +38,21 @@ def _header_problem(name: str, message: str) -> SourceError:
     return SourceError(Problem(name, 1, "header", message))
 
 
+def _bounded_lines(text: TextIO, name: str) -> Iterator[str]:
+    """The lines of ``text``, each at most CSV_MAX_LINE characters; a SourceError past that."""
+    number = 0
+    while line := text.readline(CSV_MAX_LINE + 1):
+        number += 1
+        if len(line) > CSV_MAX_LINE:
+            raise SourceError(
+                Problem(name, number, "csv", f"a line longer than {CSV_MAX_LINE:,} characters")
+            )
+        yield line
+
+
 def read_csv(text: TextIO, name: str) -> Iterator[RawRow]:
     """Rows of a CSV file whose first line names its columns (``username,email[,full_name]``)."""
-    reader = csv.reader(text, strict=True)
+    reader = csv.reader(_bounded_lines(text, name), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -134,6 +150,10 @@ class _JsonArray:
                 if len(self.buffer) - self.pos < JSON_MAX_OBJECT and self.fill():
                     continue
                 raise self.fail(error.msg, error.pos) from None
+            except RecursionError:
+                raise self.fail("values nested too deeply to be a user") from None
+            except ValueError:  # Python refuses integers of more than 4,300 digits
+                raise self.fail("a number too long to be read") from None
             if end == len(self.buffer) and not isinstance(value, (dict, list)) and self.fill():
                 continue  # a number may go on in the next chunk
             self.pos = end
