@@ -74,6 +74,9 @@ class Validator:
                 and type(email) is str
                 and len(email) <= EMAIL_MAX_LENGTH
                 and (match := email_match(email))
+                # The local part may hold almost anything, but not control
+                # characters, terminal escapes or bytes that were not UTF-8.
+                and email.isprintable()
                 and (
                     full_name is None
                     or (
@@ -122,12 +125,10 @@ class Validator:
             self.report(line, "email", "must be text")
         elif len(email) > EMAIL_MAX_LENGTH:
             self.report(line, "email", f"is longer than {EMAIL_MAX_LENGTH} characters")
+        elif not email.isprintable():
+            self.report(line, "email", _not_text(email))
         elif not EMAIL.fullmatch(email):
-            self.report(
-                line,
-                "email",
-                _not_text(email) if not email.isprintable() else "is not an email address",
-            )
+            self.report(line, "email", "is not an email address")
         if full_name is not None:
             if not isinstance(full_name, str):
                 self.report(line, "full_name", "must be text")
