@@ -288,6 +288,30 @@ def test_hostile_strings_are_stored_exactly_as_given(
         assert connection.execute(text("SELECT COUNT(*) FROM users")).scalar() == len(HOSTILE)
 
 
+def test_names_of_any_script_are_stored_in_one_spelling(
+    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
+) -> None:
+    """Combining marks are letters' parts, and a name is stored composed (NFC), so that
+    "José" typed as e + U+0301 is the same user as "José" typed as é."""
+    decomposed = "Jose\u0301"
+    path = write(
+        tmp_path,
+        "u.csv",
+        f"username,email\nनमस्ते,namaste@example.com\nதமிழ்,tamil@example.com\n"
+        f"{decomposed},jose@example.com\n",
+    )
+    first = seed_here("--file", str(path))
+    assert first.returncode == 0, first.stderr
+    assert [user[0] for user in users(db)] == ["नमस्ते", "தமிழ்", "Jos\u00e9"]
+    again = write(tmp_path, "again.csv", "username,email\nJos\u00e9,jose@example.com\n")
+    second = seed_here("--file", str(again))
+    assert "0 users inserted, 1 already present" in second.stdout
+    marks_first = write(tmp_path, "marks.csv", "username,email\n\u0301abc,m@example.com\n")
+    refused = seed_here("--file", str(marks_first))
+    assert refused.returncode == 2
+    assert "2: username: may contain only letters" in refused.stderr
+
+
 # Validation: every problem, with its line, and nothing written ---------------------------
 
 CSV_PROBLEMS = {

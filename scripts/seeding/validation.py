@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator
 
@@ -10,12 +11,25 @@ from models.user import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, USERNAME_MAX_LEN
 from seeding.records import Problem, Record
 from seeding.sources import RawRow
 
-# Letters and digits of any script, and _ . -
+# Letters and digits of any script, and _ . - (the quick check; see
+# _letters_and_marks() for the scripts whose letters take combining marks).
 USERNAME = re.compile(r"[\w.-]+")
 # local@domain: the local part as mail servers accept it (quotes and
 # apostrophes included), a domain of dot-separated labels and a TLD.
 EMAIL = re.compile(r"([^@\s]{1,64})@((?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63})")
 SHOWN_PROBLEMS = 20
+
+
+def _letters_and_marks(username: str) -> bool:
+    """Whether ``username`` is letters, digits and _ . -, with combining marks after a letter.
+
+    Python's ``\\w`` leaves out combining marks, which Devanagari, Tamil or
+    Thai cannot be written without (the vowel signs of "नमस्ते").
+    """
+    return not unicodedata.category(username[0]).startswith("M") and all(
+        char.isalnum() or char in "_.-" or unicodedata.category(char) in {"Mn", "Mc"}
+        for char in username
+    )
 
 
 def _not_text(value: str) -> str:
@@ -66,11 +80,15 @@ class Validator:
         for line, username, email, full_name, error in rows:
             if full_name == "":
                 full_name = None
+            if type(username) is str and not username.isascii():
+                # One spelling per name: "José" typed as e + U+0301 (NFD, as
+                # macOS file names have it) is stored as the one character é.
+                username = unicodedata.normalize("NFC", username)
             if (
                 error is None
                 and type(username) is str
                 and 0 < len(username) <= USERNAME_MAX_LENGTH
-                and username_ok(username)
+                and (username_ok(username) or _letters_and_marks(username))
                 and type(email) is str
                 and len(email) <= EMAIL_MAX_LENGTH
                 and (match := email_match(email))
@@ -111,7 +129,7 @@ class Validator:
             self.report(line, "username", "must be text")
         elif len(username) > USERNAME_MAX_LENGTH:
             self.report(line, "username", f"is longer than {USERNAME_MAX_LENGTH} characters")
-        elif not USERNAME.fullmatch(username):
+        elif not (USERNAME.fullmatch(username) or _letters_and_marks(username)):
             self.report(
                 line,
                 "username",
