@@ -280,19 +280,25 @@ def _interrupted(error: BaseException) -> bool:
     return False
 
 
+def _fail(message: str, status: int) -> int:
+    """Print ``seed.py: message`` on standard error; return the exit status."""
+    print(f"seed.py: {message}", file=sys.stderr)
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         source = open_input(args)
     except ValueError as error:
-        print(f"seed.py: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error), 2)
     options = Options(
         batch_size=args.batch_size,
         dry_run=args.dry_run,
         show_progress=not args.quiet and sys.stderr.isatty(),
     )
     started = time.perf_counter()
+    nothing_written = "nothing was written."
     try:
         result = seed(source, options)
     except InvalidInput as error:
@@ -300,56 +306,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         if error.count > len(error.problems):
             print(f"... and {error.count - len(error.problems)} more", file=sys.stderr)
-        print(
-            f"seed.py: {error.count} problem(s) in {source.name}; nothing was written.",
-            file=sys.stderr,
-        )
-        return 2
+        return _fail(f"{error.count} problem(s) in {source.name}; {nothing_written}", 2)
     except SourceError as error:
         print(f"{error.problem}", file=sys.stderr)
-        print(f"seed.py: cannot read {source.name}; nothing was written.", file=sys.stderr)
-        return 2
+        return _fail(f"cannot read {source.name}; {nothing_written}", 2)
     except NotMigratedError as error:
-        print(
-            f"seed.py: the database {error} is not at the latest migration; "
-            "run: alembic upgrade head",
-            file=sys.stderr,
+        return _fail(
+            f"the database {error} is not at the latest migration; run: alembic upgrade head", 1
         )
-        return 1
     except ConfigurationError as error:
-        print(f"seed.py: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error), 2)
     except ConnectionFailed as error:
-        print(f"seed.py: {error}", file=sys.stderr)
-        return 1
+        return _fail(str(error), 1)
     except DataError as error:
         # What the database refused although the checks passed, such as text
         # a latin1 MySQL table cannot store. The transaction was rolled back.
-        print(
-            f"seed.py: the database refused a value: {driver_message(error, database_url())}; "
-            "nothing was written.",
-            file=sys.stderr,
-        )
-        return 2
+        refused = driver_message(error, database_url())
+        return _fail(f"the database refused a value: {refused}; {nothing_written}", 2)
     except OperationalError as error:
         if "database is locked" in str(error.orig):
-            print(
-                f"seed.py: another process has been writing to the SQLite file for more than "
-                f"{SQLITE_WAIT_SECONDS} s; nothing was written.",
-                file=sys.stderr,
+            return _fail(
+                "another process has been writing to the SQLite file for more than "
+                f"{SQLITE_WAIT_SECONDS} s; {nothing_written}",
+                1,
             )
-            return 1
         if not _interrupted(error):
-            print(
-                f"seed.py: cannot use the database: {driver_message(error, database_url())}",
-                file=sys.stderr,
-            )
-            return 1
-        print("seed.py: interrupted; nothing was written.", file=sys.stderr)
-        return 130
+            return _fail(f"cannot use the database: {driver_message(error, database_url())}", 1)
+        return _fail(f"interrupted; {nothing_written}", 130)
     except KeyboardInterrupt:
-        print("seed.py: interrupted; nothing was written.", file=sys.stderr)
-        return 130
+        return _fail(f"interrupted; {nothing_written}", 130)
     elapsed = time.perf_counter() - started
     summary = f"{result.inserted} users inserted, {result.already_present} already present"
     if options.dry_run:

@@ -456,37 +456,33 @@ def test_a_csv_line_is_bounded(
     assert user_count(db) == 0
 
 
+def _json_email(email: str) -> str:
+    return f'[\n{{"username": "ann", "email": "{email}"}}\n]'
+
+
 @pytest.mark.parametrize(
-    ("email", "expected"),
+    ("name", "content", "expected"),
     [
-        ("a\\u0000b@example.com", "contains control characters"),
-        ("\\u001b[31mred@example.com", "contains control characters"),
-        ("\\udc80x@example.com", "is not valid UTF-8"),
+        ("u.json", _json_email("a\\u0000b@example.com"), "contains control characters"),
+        ("u.json", _json_email("\\u001b[31mred@example.com"), "contains control characters"),
+        ("u.json", _json_email("\\udc80x@example.com"), "is not valid UTF-8"),
+        ("u.csv", b"username,email\nann,a\xff@example.com\n", "is not valid UTF-8"),
     ],
-    ids=["NUL", "terminal escape", "lone surrogate"],
+    ids=["NUL", "terminal escape", "lone surrogate", "not UTF-8"],
 )
 def test_an_email_gets_the_same_text_checks_as_every_field(
     tmp_path: Path,
     migrated: URL,
     db: Engine,
     seed_here: Callable[..., Outcome],
-    email: str,
+    name: str,
+    content: str | bytes,
     expected: str,
 ) -> None:
-    path = write(tmp_path, "u.json", f'[\n{{"username": "ann", "email": "{email}"}}\n]')
+    path = write(tmp_path, name, content)
     result = seed_here("--file", str(path))
     assert result.returncode == 2, result.stderr
     assert f"{path}:2: email: {expected}" in result.stderr
-    assert user_count(db) == 0
-
-
-def test_an_email_that_is_not_utf8_is_a_problem_at_its_line(
-    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
-) -> None:
-    path = write(tmp_path, "u.csv", b"username,email\nann,a\xff@example.com\n")
-    result = seed_here("--file", str(path))
-    assert result.returncode == 2, result.stderr
-    assert f"{path}:2: email: is not valid UTF-8" in result.stderr
     assert user_count(db) == 0
 
 
