@@ -27,12 +27,17 @@ SEED_SCRIPT = PROJECT_ROOT / "scripts" / "seed.py"
 
 
 def settings_for(database: URL, **settings: str) -> dict[str, str]:
-    """DATABASE_URL for ``database``, and any other ``settings``, as environment variables."""
-    return {"DATABASE_URL": database.render_as_string(hide_password=False), **settings}
+    """The database URLs for ``database``, and any other ``settings``, as environment variables.
+
+    MIGRATION_DATABASE_URL too (unless ``settings`` names another): one set in
+    a developer's environment or .env would otherwise take alembic elsewhere.
+    """
+    url = database.render_as_string(hide_password=False)
+    return {"DATABASE_URL": url, "MIGRATION_DATABASE_URL": url, **settings}
 
 
 def environment(database: URL, **settings: str) -> dict[str, str]:
-    """This process's environment, with DATABASE_URL and any other ``settings`` replaced."""
+    """This process's environment, with the database URLs and any other ``settings`` replaced."""
     return {**os.environ, **settings_for(database, **settings)}
 
 

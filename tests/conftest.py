@@ -1,9 +1,9 @@
 """Fixtures: a migrated scratch database per test session, one transaction per test.
 
 The backend is the one named by ``TEST_DATABASE_URL`` (SQLite when unset).
-``DATABASE_URL`` is pointed at the scratch database for the whole session, so
-code under test and the commands it starts can never reach a developer's
-database or read one from ``.env``.
+``DATABASE_URL`` and ``MIGRATION_DATABASE_URL`` are pointed at the scratch
+database for the whole session, so code under test and the commands it
+starts can never reach a developer's database or read one from ``.env``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from models.database import display_url, make_engine
 from models.revisions import alembic_config
+from tests import commands
 from tests.histories import History, new_history
 from tests.migration_checks import migrate
 from tests.migration_steps import MigrationSteps
@@ -61,12 +62,13 @@ def pytest_report_header() -> str:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
-    """A scratch database for the session, and DATABASE_URL pointing at it."""
+    """A scratch database for the session, and the database URLs pointing at it."""
     with (
         scratch_database(SERVER_URL, tmp_path_factory.mktemp("db")) as url,
         pytest.MonkeyPatch.context() as patch,
     ):
-        patch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+        for name, value in commands.settings_for(url).items():
+            patch.setenv(name, value)
         yield url
 
 
@@ -114,10 +116,11 @@ def empty_database_url(database_url: URL, tmp_path: Path) -> Iterator[URL]:
 def migrated(empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> URL:
     """A database of its own at head, for tests that commit (the seed does).
 
-    DATABASE_URL points at it, for code run in this process.
+    The database URLs point at it, for code run in this process.
     """
     migrate(empty_database_url, alembic_config(), "upgrade", "head")
-    monkeypatch.setenv("DATABASE_URL", empty_database_url.render_as_string(hide_password=False))
+    for name, value in commands.settings_for(empty_database_url).items():
+        monkeypatch.setenv(name, value)
     return empty_database_url
 
 

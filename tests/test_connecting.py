@@ -97,8 +97,8 @@ def test_an_unknown_host_is_one_line(command: Command, driver: str, password: st
 def test_a_port_that_is_not_a_number_is_one_line(command: Command) -> None:
     # (make_url() itself refuses this URL: it goes in as the environment variable only.)
     url = "postgresql+psycopg://app:top@secret@db.example:54x2/app"
-    result = run(command, "sqlite://", DATABASE_URL=url)
-    assert_one_line(result, "DATABASE_URL has a port that is not a number")
+    result = run(command, "sqlite://", DATABASE_URL=url, MIGRATION_DATABASE_URL=url)
+    assert_one_line(result, "DATABASE_URL has a port that is not a number")  # either name
 
 
 @no_server

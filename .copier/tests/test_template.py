@@ -185,7 +185,7 @@ def test_a_generated_project_passes_its_own_checks(
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV"}
+        if key not in {"DATABASE_URL", "MIGRATION_DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV"}
     }
     # With the sqlite answer, also the dev tools: the new project's own CI runs them.
     extras = {"sqlite": "test,dev", "postgresql": "test,postgres", "mysql": "test,mysql"}[database]
