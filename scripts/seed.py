@@ -119,6 +119,7 @@ def seed_connection(connection: Connection, source: Input, options: Options) -> 
                 _counted(records, advance),
                 validator=validator,
                 batch_size=options.batch_size,
+                dry_run=options.dry_run,
             )
             if options.dry_run:
                 transaction.rollback()

@@ -247,6 +247,22 @@ def test_dry_run_reports_and_writes_nothing(
     assert user_count(db) == 0
 
 
+def test_a_dry_run_leaves_no_gap_in_the_ids(
+    tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
+) -> None:
+    """A dry run does not use up PostgreSQL sequence or MySQL AUTO_INCREMENT values."""
+    assert seed_here("--file", str(write(tmp_path, "u.csv", CSV_USERS))).returncode == 0
+    dry = seed_here("--fake", "100", "--batch-size", "30", "--dry-run")
+    assert "Dry run: 100 users would be inserted, 0 already present" in dry.stdout
+    overlapping = write(tmp_path, "o.csv", "username,email\nada,ada@example.com\nbo,b@x.org\n")
+    dry = seed_here("--file", str(overlapping), "--dry-run")
+    assert "Dry run: 1 users would be inserted, 1 already present" in dry.stdout
+    assert seed_here("--fake", "1").returncode == 0
+    with db.connect() as connection:
+        ids = connection.execute(select(User.id).order_by(User.id)).scalars().all()
+    assert ids == [1, 2, 3]
+
+
 def test_output_is_one_line_without_a_terminal(tmp_path: Path, migrated: URL) -> None:
     result = commands.seed_here("--fake", "100", "--quiet", database=migrated)
     assert result.stdout.count("\n") == 1

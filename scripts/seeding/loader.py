@@ -40,15 +40,17 @@ def load(
     validator: Validator | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
+    dry_run: bool = False,
 ) -> LoadResult:
     """Write ``records`` (users already present are skipped) in ``connection``'s transaction.
 
     ``validator``, when the records come from one, is asked for the problems it
     found once the input is exhausted; if there are any, :class:`InvalidInput`
     is raised and the caller rolls back. ``inserted`` counts the rows this load
-    inserted, whatever other sessions insert meanwhile.
+    inserted, whatever other sessions insert meanwhile. With ``dry_run`` it
+    counts what would be inserted and writes nothing to the table.
     """
-    write = writer_for(connection)
+    write = writer_for(connection, dry_run=dry_run)
     read = inserted = 0
     for batch in batches(records, batch_size):
         batch_read, batch_inserted = write(batch)

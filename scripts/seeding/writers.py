@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Column, MetaData, Table, exists, func, insert, or_, select
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection
 
@@ -49,8 +49,13 @@ def count_users(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(USERS)).scalar_one())
 
 
-def writer_for(connection: Connection) -> Writer:
-    """The fastest way to insert-unless-present on ``connection``'s backend."""
+def writer_for(connection: Connection, *, dry_run: bool = False) -> Writer:
+    """The fastest way to insert-unless-present on ``connection``'s backend.
+
+    With ``dry_run``, a writer that only counts what would be inserted.
+    """
+    if dry_run:
+        return _DryRun(connection)
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     table = dialect.identifier_preparer.format_table(USERS)
@@ -159,3 +164,36 @@ class _PostgresCopy:
                 f"SELECT {self.columns} FROM seed_staging ON CONFLICT DO NOTHING"
             )
             return int(cursor.rowcount)
+
+
+class _DryRun:
+    """Counts the records that are not present yet, and inserts nothing into users.
+
+    Inserting and rolling back would use up PostgreSQL sequence values and
+    MySQL AUTO_INCREMENT values (neither is rolled back): the real load after
+    a dry run would leave a gap in the ids. The batch goes into a temporary
+    table instead, compared with users by the database (with its collation).
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.staging = Table(
+            "seed_dry_run",
+            MetaData(),
+            *(Column(field, USERS.c[field].type) for field in ("username", "email")),
+            prefixes=["TEMPORARY"],
+        )
+        self.staging.create(connection)
+
+    def __call__(self, batch: Iterator[Record]) -> tuple[int, int]:
+        rows = [{"username": record[0], "email": record[1]} for record in batch]
+        staging, users = self.staging.c, USERS.c
+        self.connection.execute(self.staging.delete())
+        self.connection.execute(insert(self.staging), rows)
+        present = exists().where(
+            or_(users.username == staging.username, users.email == staging.email)
+        )
+        absent = self.connection.execute(
+            select(func.count()).select_from(self.staging).where(~present)
+        ).scalar_one()
+        return len(rows), int(absent)
