@@ -11,6 +11,7 @@ the server directly to see what was left behind.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import URL, Engine, pool, text
@@ -120,12 +121,12 @@ def test_a_revision_outside_a_transaction_runs_under_the_run_lock(
     # If the index waited for the lock's transaction it would wait for ever
     # (statement limits do not apply outside a transaction): the database's
     # own default cuts it short instead, and the test fails.
-    run_script = make_engine(empty_database_url, isolation_level="AUTOCOMMIT")
-    with run_script.connect() as connection:
+    admin = make_engine(empty_database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
         connection.exec_driver_sql(
             f'ALTER DATABASE "{empty_database_url.database}" SET statement_timeout = 20000'
         )
-    run_script.dispose()
+    admin.dispose()
     for args in (("upgrade", "head"), ("downgrade", "-1"), ("upgrade", "head")):
         result = commands.alembic_here(*args, ini=accounts.ini, database=url)
         assert result.returncode == 0, result.stderr
@@ -192,7 +193,7 @@ def test_prepared_statements_break_through_the_pooler(pooled: URL, blocker: Engi
 
 
 def test_migrate_directly_then_seed_through_the_pooler(
-    empty_database_url: URL, pooled: URL, tmp_path: pytest.TempPathFactory
+    empty_database_url: URL, pooled: URL, tmp_path: Path
 ) -> None:
     """The usual deployment: MIGRATION_DATABASE_URL direct, DATABASE_URL through the pooler.
 
@@ -209,7 +210,7 @@ def test_migrate_directly_then_seed_through_the_pooler(
     first = commands.seed_here(database=pooled)
     assert first.returncode == 0, first.stderr
     assert "4 users inserted, 0 already present" in first.stdout
-    users = tmp_path / "users.csv"  # type: ignore[operator]
+    users = tmp_path / "users.csv"
     users.write_text(
         "username,email\njohn_doe,john@example.com\nnew_one,new@example.com\n", encoding="utf-8"
     )
