@@ -151,11 +151,13 @@ def run_lock_is_held(url: URL) -> bool:
         engine.dispose()
 
 
-def kill_while_holding_the_run_lock(history: History, url: URL, direct_url: URL) -> None:
+def kill_while_holding_the_run_lock(
+    history: History, url: URL, direct_url: URL, before_slow: str | None
+) -> None:
     """Start `alembic upgrade head` on ``url``; SIGKILL it inside the slow revision.
 
-    ``direct_url`` is the same database without a pooler in between, to see
-    the lock as the server does.
+    ``before_slow`` is the revision the slow one follows; ``direct_url`` is the
+    same database without a pooler in between, to see the lock as the server does.
     """
     migrator = commands.start(
         *commands.alembic_args("upgrade", "head", ini=history.ini),
@@ -163,12 +165,17 @@ def kill_while_holding_the_run_lock(history: History, url: URL, direct_url: URL)
         **{SLOW_REVISION_SETTING: "60"},
     )
     try:
-        # With the lock held and the first revision's table in place, it is
-        # in the slow revision. (SQLite's run is one transaction: the lock is enough.)
+        # With the lock held and the revision before it recorded, it is in the
+        # slow revision. Not "its table exists": MySQL commits DDL at once, before
+        # the version row, and a kill in between would leave a table the history
+        # does not know about. (SQLite's run is one transaction: the lock is enough.)
         commands.wait_for(
             lambda: (
                 run_lock_is_held(direct_url)
-                and (BACKEND == "sqlite" or "accounts" in database_state(direct_url)[1])
+                and (
+                    BACKEND == "sqlite"
+                    or database_state(direct_url)[0] == ([before_slow] if before_slow else [])
+                )
             ),
             migrator,
             "taking the run lock and starting the slow revision",
@@ -183,8 +190,9 @@ def assert_a_killed_run_blocks_nobody(history: History, url: URL, direct_url: UR
 
     ``direct_url`` is ``url``'s database without a pooler in between.
     """
+    before_slow = history.head
     head = add_slow_revision(history)
-    kill_while_holding_the_run_lock(history, url, direct_url)
+    kill_while_holding_the_run_lock(history, url, direct_url, before_slow)
     assert database_state(direct_url)[0] != [head], "the killed revision is not recorded"
     result = commands.alembic_here(
         "upgrade", "head", ini=history.ini, database=url,
