@@ -1,21 +1,49 @@
-"""One load: records in, batches written, counts out, in the caller's transaction."""
+"""One load: an input read, checked, batched and written, in the caller's transaction.
+
+read (seeding/sources.py) → check (seeding/columns.py, seeding/validation.py)
+→ batch → natural keys to ids (seeding/references.py) → duplicates inside the
+input (seeding/duplicates.py) → write (seeding/writers.py). Generated rows
+(seeding/fake.py) join at the batching step: they are valid by construction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
+from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper
 
-from seeding.records import Problem, Record
-from seeding.validation import Validator
+from seeding.columns import Field, fields_for, model_rules, unique_keys
+from seeding.duplicates import Duplicates
+from seeding.fake import fake_columns, fake_rows
+from seeding.records import Problem, SourceError
+from seeding.references import References
+from seeding.sources import READERS
+from seeding.validation import Checker
 from seeding.writers import batches, writer_for
 
 DEFAULT_BATCH_SIZE = 20_000
 
 
+@dataclass
+class Source:
+    """What one load reads: a data file (or standard input), or ``fake`` generated rows."""
+
+    table: Table
+    name: str  # as problems name it: the file's path, <stdin> or --fake
+    stream: BinaryIO | None = None
+    format: str = "csv"
+    fake: int | None = None
+
+
 @dataclass(frozen=True)
 class LoadResult:
+    table: str
     read: int
     inserted: int
 
@@ -27,39 +55,139 @@ class LoadResult:
 class InvalidInput(Exception):
     """The input has problems; nothing may be written."""
 
-    def __init__(self, problems: list[Problem], count: int) -> None:
-        super().__init__(f"{count} problem(s) in the input")
+    def __init__(self, source: str, problems: list[Problem], count: int) -> None:
+        super().__init__(f"{count} problem(s) in {source}")
+        self.source = source
         self.problems = problems
         self.count = count
 
 
+@dataclass(frozen=True)
+class Options:
+    batch_size: int = DEFAULT_BATCH_SIZE
+    dry_run: bool = False
+    # Called after each batch with the number of rows it read (a progress bar).
+    on_batch: Callable[[Source, int], object] | None = None
+
+
 def load(
     connection: Connection,
-    records: Iterable[Record],
-    *,
-    validator: Validator | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    on_batch: Callable[[int], None] | None = None,
-    dry_run: bool = False,
+    source: Source,
+    options: Options = Options(),
+    mappers: Sequence[Mapper[Any]] = (),
 ) -> LoadResult:
-    """Write ``records`` (users already present are skipped) in ``connection``'s transaction.
+    """Write ``source`` into its table (rows already present are skipped) in
+    ``connection``'s transaction; the caller commits or rolls back.
 
-    ``validator``, when the records come from one, is asked for the problems it
-    found once the input is exhausted; if there are any, :class:`InvalidInput`
-    is raised and the caller rolls back. ``inserted`` counts the rows this load
-    inserted, whatever other sessions insert meanwhile. With ``dry_run`` it
-    counts what would be inserted and writes nothing to the table.
+    Every problem in the input is collected; if there are any once it is
+    exhausted, :class:`InvalidInput` is raised, and the caller must roll back
+    (rows may have been written before the problems were found). ``inserted``
+    counts the rows this load inserted, whatever other sessions insert
+    meanwhile. ``mappers`` are searched for the ``@validates`` rules of the
+    table's model.
     """
-    write = writer_for(connection, dry_run=dry_run)
-    read = inserted = 0
-    for batch in batches(records, batch_size):
-        batch_read, batch_inserted = write(batch)
-        read += batch_read
-        inserted += batch_inserted
-        if on_batch is not None:
-            on_batch(batch_read)
-    if validator is not None:
-        validator.check_duplicates()
-        if validator.problem_count:
-            raise InvalidInput(validator.problems_sorted, validator.problem_count)
-    return LoadResult(read=read, inserted=inserted)
+    table = source.table
+    checker = Checker(source.name)
+    fields: list[Field] = []
+    if source.fake is not None:
+        columns = fake_columns(table)
+        rows: Iterable[tuple[int, list[Any]]] = enumerate(
+            fake_rows(connection, table, source.fake), 1
+        )
+    else:
+        assert source.stream is not None
+        text = io.TextIOWrapper(
+            source.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        headings, header_line, raw = READERS[source.format](text, source.name)
+        if headings is None:
+            return LoadResult(table.name, 0, 0)
+        found = fields_for(
+            table, headings, rules=model_rules(table, mappers), from_text=source.format == "csv"
+        )
+        if isinstance(found, str):
+            field = "header" if source.format == "csv" else "row"
+            raise SourceError(Problem(source.name, header_line, field, found))
+        fields = found
+        columns = [field.column for field in fields]
+        defaults = _python_defaults(table, columns)
+        columns += [column for column, _ in defaults]
+        rows = _with_defaults(checker.rows(raw, fields), [make for _, make in defaults])
+
+    with ExitStack() as resources:
+        references = References(connection, fields, resources)
+        # Generated rows are unique by construction.
+        keys = _keys(table, columns, fields) if source.fake is None else []
+        duplicates = Duplicates(connection, keys, resources)
+        write = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
+        read = inserted = 0
+        for batch in batches(rows, options.batch_size):
+            if references:
+                batch = iter(references.resolve(list(batch), checker.report))
+            if checker.problem_count:
+                # Nothing will be written; go on only to find the other problems.
+                for line, row in batch:
+                    duplicates.add(line, row)
+                continue
+            batch_read, batch_inserted = write(_noted(batch, duplicates))
+            duplicates.flush()
+            read += batch_read
+            inserted += batch_inserted
+            if options.on_batch is not None:
+                options.on_batch(source, batch_read)
+        duplicates.report(checker.report)
+        if checker.problem_count:
+            raise InvalidInput(source.name, checker.problems_sorted, checker.problem_count)
+    return LoadResult(table.name, read, inserted)
+
+
+def _noted(batch: Iterator[tuple[int, list[Any]]], duplicates: Duplicates) -> Iterator[list[Any]]:
+    for line, row in batch:
+        duplicates.add(line, row)
+        yield row
+
+
+def _python_defaults(
+    table: Table, given: Sequence[Column[Any]]
+) -> list[tuple[Column[Any], Callable[[], Any]]]:
+    """The columns a file leaves out that have a default in Python, not in the database.
+
+    The bulk paths do not go through SQLAlchemy's defaults, so the seed applies them.
+    """
+    defaults: list[tuple[Column[Any], Callable[[], Any]]] = []
+    names = {column.name for column in given}
+    for column in table.columns:
+        default: Any = column.default
+        if column.name not in names and default is not None and not default.is_sequence:
+            defaults.append((column, _default_maker(default)))
+    return defaults
+
+
+def _default_maker(default: Any) -> Callable[[], Any]:
+    if default.is_callable:
+        # SQLAlchemy wraps a callable that takes no arguments to take the
+        # execution context; there is none here.
+        return lambda: default.arg(None)
+    return lambda: default.arg
+
+
+def _with_defaults(
+    rows: Iterator[tuple[int, list[Any]]], makers: Sequence[Callable[[], Any]]
+) -> Iterator[tuple[int, list[Any]]]:
+    if not makers:
+        return rows
+    return ((line, row + [make() for make in makers]) for line, row in rows)
+
+
+def _keys(
+    table: Table, columns: Sequence[Column[Any]], fields: Sequence[Field]
+) -> list[tuple[str, Sequence[Column[Any]], list[int]]]:
+    """The unique keys a row of ``columns`` fills: (heading to report, columns, positions)."""
+    headings = {field.column.name: field.heading for field in fields}
+    positions = {column.name: position for position, column in enumerate(columns)}
+    keys: list[tuple[str, Sequence[Column[Any]], list[int]]] = []
+    for key in unique_keys(table):
+        if all(column.name in positions for column in key):
+            heading = ", ".join(headings.get(column.name, column.name) for column in key)
+            keys.append((heading, key, [positions[column.name] for column in key]))
+    return keys

@@ -1,16 +1,8 @@
-"""The shape of a user on its way into the database, and of a problem with one."""
+"""Problems with the input, as the seed reports them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-# The columns a seed file may have, in the order records carry them.
-FIELDS = ("username", "email", "full_name")
-REQUIRED = frozenset({"username", "email"})
-
-# (username, email, full_name): a tuple, because that is what the drivers'
-# executemany and COPY take without conversion.
-Record = tuple[str, str, str | None]
 
 
 @dataclass(frozen=True)
@@ -32,3 +24,7 @@ class SourceError(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(str(problem))
         self.problem = problem
+
+
+class InvalidValue(ValueError):
+    """A value that does not fit its column; the message completes "FIELD ..."."""

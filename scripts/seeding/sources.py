@@ -1,14 +1,20 @@
-"""Reading users from CSV and JSON, one row at a time.
+"""Reading data files (CSV, a JSON list of objects, JSON Lines), one row at a time.
 
-Both readers yield raw rows, ``(line, username, email, full_name, error)``,
-where ``line`` is where the row (or JSON object) starts and ``error`` says
-what is wrong with the row's shape, if anything; checking the values is
-validation's job. A problem that makes the rest of the input unreadable
-raises :class:`SourceError` instead.
+Each reader returns the file's headings (the CSV header, or the keys of the
+first JSON object) and its raw rows, ``(line, values, error)``: ``line`` is
+where the row (or JSON object) starts, ``values`` line up with the headings,
+and ``error`` says what is wrong with the row's shape, if anything; checking
+the values is the columns' job (seeding/columns.py). An empty CSV field is
+NULL. A problem that makes the rest of the input unreadable raises
+:class:`SourceError` instead.
 
 Files are decoded as UTF-8 with ``surrogateescape``, so that a byte that is
-not UTF-8 reaches validation as a value it can point at by line, instead of
-failing somewhere ahead of it in the stream.
+not UTF-8 reaches the checks as a value they can point at by line, instead
+of failing somewhere ahead of it in the stream.
+
+A JSON list is read by a small streaming reader over the standard library's
+decoder, because none of the streaming JSON libraries reports where in the
+file a value is, and a problem must say its line.
 """
 
 from __future__ import annotations
@@ -17,17 +23,28 @@ import csv
 import json
 import re
 from collections.abc import Iterator
-from typing import Any, TextIO
+from decimal import Decimal
+from typing import Any, NamedTuple, TextIO
 
-from seeding.records import FIELDS, REQUIRED, Problem, SourceError
+from seeding.records import Problem, SourceError
 
-RawRow = tuple[int, Any, Any, Any, str | None]
+RawRow = tuple[int, list[Any] | None, str | None]
+
+
+class Read(NamedTuple):
+    """What a reader gives: the headings (None when there are no rows), the line
+    they are on, and the rows."""
+
+    headings: list[str] | None
+    line: int
+    rows: Iterator[RawRow]
+
 
 JSON_CHUNK = 1 << 16
-# Larger objects are not users; the limit keeps a malformed file from
+# Larger objects are not rows; the limit keeps a malformed file from
 # being read into memory whole while looking for the end of an object.
 JSON_MAX_OBJECT = 1 << 20
-# A CSV line longer than this (in characters) is not a user: without a bound,
+# A CSV line longer than this (in characters) is not a row: without a bound,
 # a file with no line breaks (/dev/zero, a binary file) would be read into
 # memory whole while looking for the end of its first line.
 CSV_MAX_LINE = 1 << 20
@@ -50,30 +67,24 @@ def _bounded_lines(text: TextIO, name: str) -> Iterator[str]:
         yield line
 
 
-def read_csv(text: TextIO, name: str) -> Iterator[RawRow]:
-    """Rows of a CSV file whose first line names its columns (``username,email[,full_name]``)."""
+def read_csv(text: TextIO, name: str) -> Read:
+    """A CSV file whose first line names its columns."""
     reader = csv.reader(_bounded_lines(text, name), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as error:
         raise SourceError(Problem(name, 1, "csv", str(error))) from None
     if header is None:
-        raise SourceError(Problem(name, 1, "file", "is empty; expected a header: username,email"))
-    columns = [column.strip() for column in header]
-    unknown = [column for column in columns if column not in FIELDS]
-    if unknown:
-        raise _header_problem(
-            name, f"unknown column {unknown[0]!r}; the columns are {', '.join(FIELDS)}"
+        raise SourceError(
+            Problem(name, 1, "file", "is empty; expected a header naming the columns")
         )
-    missing = sorted(REQUIRED - set(columns))
-    if missing:
-        raise _header_problem(name, f"missing column {missing[0]!r}")
-    if len(set(columns)) != len(columns):
+    headings = [heading.strip() for heading in header]
+    if len(set(headings)) != len(headings):
         raise _header_problem(name, "a column is named twice")
+    return Read(headings, 1, _csv_rows(reader, name, len(headings)))
 
-    username_at, email_at = columns.index("username"), columns.index("email")
-    full_name_at = columns.index("full_name") if "full_name" in columns else None
-    width = len(columns)
+
+def _csv_rows(reader: Any, name: str, width: int) -> Iterator[RawRow]:
     previous = reader.line_num
     try:
         for fields in reader:
@@ -81,15 +92,9 @@ def read_csv(text: TextIO, name: str) -> Iterator[RawRow]:
             if not fields:
                 continue  # a blank line
             if len(fields) != width:
-                yield (start, None, None, None, f"has {len(fields)} fields; the header has {width}")
+                yield (start, None, f"has {len(fields)} fields; the header has {width}")
                 continue
-            yield (
-                start,
-                fields[username_at],
-                fields[email_at],
-                fields[full_name_at] if full_name_at is not None else None,
-                None,
-            )
+            yield (start, [field if field != "" else None for field in fields], None)
     except csv.Error as error:
         raise SourceError(Problem(name, reader.line_num, "csv", str(error))) from None
 
@@ -100,7 +105,7 @@ class _JsonArray:
     def __init__(self, text: TextIO, name: str) -> None:
         self.text = text
         self.name = name
-        self.decoder = json.JSONDecoder()
+        self.decoder = json.JSONDecoder(parse_float=Decimal)
         self.buffer = ""
         self.pos = 0
         self.eof = False
@@ -151,7 +156,7 @@ class _JsonArray:
                     continue
                 raise self.fail(error.msg, error.pos) from None
             except RecursionError:
-                raise self.fail("values nested too deeply to be a user") from None
+                raise self.fail("values nested too deeply") from None
             except ValueError:  # Python refuses integers of more than 4,300 digits
                 raise self.fail("a number too long to be read") from None
             if end == len(self.buffer) and not isinstance(value, (dict, list)) and self.fill():
@@ -159,7 +164,8 @@ class _JsonArray:
             self.pos = end
             return value
 
-    def rows(self) -> Iterator[RawRow]:
+    def objects(self) -> Iterator[tuple[int, Any]]:
+        """``(line, value)`` for each value of the list."""
         first = self.next_char()
         if first is None:
             raise SourceError(Problem(self.name, 1, "file", "is empty; expected a JSON list"))
@@ -182,19 +188,72 @@ class _JsonArray:
                     raise self.fail("the file ends before the list is closed with ']'")
             expect_comma = True
             line = self.line_at(self.pos)
-            value = self.decode_value()
-            if not isinstance(value, dict):
-                yield (line, None, None, None, "expected an object with username and email")
-                continue
-            unknown = [key for key in value if key not in FIELDS]
-            if unknown:
-                yield (line, None, None, None, f"unknown field {unknown[0]!r}")
-                continue
-            yield (line, value.get("username"), value.get("email"), value.get("full_name"), None)
+            yield line, self.decode_value()
         if self.next_char() is not None:
             raise self.fail("unexpected data after the list")
 
 
-def read_json(text: TextIO, name: str) -> Iterator[RawRow]:
-    """Rows of a JSON file holding one list of objects (``{"username": ..., "email": ...}``)."""
-    return _JsonArray(text, name).rows()
+def _object_rows(objects: Iterator[tuple[int, Any]]) -> Read:
+    """Rows of JSON objects, whose headings are the first object's keys."""
+    first = next(objects, None)
+    if first is None:
+        return Read(None, 1, iter(()))
+    if not isinstance(first[1], dict):
+        return Read([], first[0], iter([(first[0], None, "expected an object")]))
+    headings = list(first[1])
+    return Read(headings, first[0], _objects_as_rows(first, objects, headings))
+
+
+def _objects_as_rows(
+    first: tuple[int, Any], objects: Iterator[tuple[int, Any]], headings: list[str]
+) -> Iterator[RawRow]:
+    known = frozenset(headings)
+    for line, value in _chained(first, objects):
+        if not isinstance(value, dict):
+            yield (line, None, "expected an object")
+            continue
+        extra = [key for key in value if key not in known]
+        if extra:
+            yield (
+                line,
+                None,
+                f"field {extra[0]!r} is not in the first object (line {first[0]}); "
+                "give every object the same fields (null for none)",
+            )
+            continue
+        yield (line, [value.get(heading) for heading in headings], None)
+
+
+def _chained(first: tuple[int, Any], rest: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    yield first
+    yield from rest
+
+
+def read_json(text: TextIO, name: str) -> Read:
+    """A JSON file holding one list of objects, one object per row."""
+    return _object_rows(_JsonArray(text, name).objects())
+
+
+def read_json_lines(text: TextIO, name: str) -> Read:
+    """A JSON Lines file: one object per line."""
+    return _object_rows(_json_lines(text, name))
+
+
+def _json_lines(text: TextIO, name: str) -> Iterator[tuple[int, Any]]:
+    decode = json.JSONDecoder(parse_float=Decimal).decode
+    for number, line in enumerate(_bounded_lines(text, name), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, decode(line)
+        except json.JSONDecodeError as error:
+            raise SourceError(Problem(name, number, "json", error.msg)) from None
+        except RecursionError:
+            raise SourceError(Problem(name, number, "json", "values nested too deeply")) from None
+        except ValueError:  # Python refuses integers of more than 4,300 digits
+            raise SourceError(
+                Problem(name, number, "json", "a number too long to be read")
+            ) from None
+
+
+READERS = {"csv": read_csv, "json": read_json, "jsonl": read_json_lines}

@@ -1,128 +1,184 @@
-"""Writing records with each backend's fastest bulk path, skipping existing users.
+"""Writing rows with each backend's fastest bulk path, skipping rows already present.
 
-A user whose username or email is already in the table is skipped, not an
+A row that would break one of the table's unique keys is skipped, not an
 error: every path below leaves conflicting rows out and carries on.
 
 - SQLite: the driver's ``executemany`` with plain tuples and
   ``ON CONFLICT DO NOTHING`` (the ORM would be an order of magnitude slower).
 - PostgreSQL with psycopg: ``COPY`` inside a savepoint; only if a batch hits
-  an existing user is it copied into a staging table instead and inserted
+  an existing row is it copied into a staging table instead and inserted
   with ``ON CONFLICT DO NOTHING``.
 - Other drivers (asyncpg, MySQL): SQLAlchemy Core ``insert`` with the
   dialect's conflict clause, executed as one executemany per batch (with
   ``RETURNING`` on PostgreSQL, which lists only the rows inserted).
+
+The two raw paths (sqlite3, COPY) pass values to the driver without
+SQLAlchemy, so they apply each column type's bind processor themselves
+(JSON to text, for instance); the Core path has SQLAlchemy do it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from itertools import chain, islice
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Column, MetaData, Table, exists, func, insert, or_, select
+from sqlalchemy import Column, Table, and_, exists, func, insert, or_, select
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection
 
-from models import Base, User
-from seeding.records import FIELDS, Record
+from seeding.columns import unique_keys
+from seeding.staging import temporary_table
 
-USERS: Table = Base.metadata.tables[User.__tablename__]
-
+Row = Sequence[Any]
+T = TypeVar("T")
 # A writer consumes one batch, given as an iterator, and returns how many
-# records it read and how many rows it inserted (the rest were present).
-# Batches are iterators rather than lists so that PostgreSQL's COPY can send
-# rows while they are still being read and validated: the server works on
-# one batch while the client prepares it, as the raw driver's single COPY does.
-# What was inserted is counted by each statement, never by counting the table
-# before and after: another session may be inserting at the same time.
-Writer = Callable[[Iterator[Record]], tuple[int, int]]
+# rows it read and how many it inserted (the rest were present). Batches are
+# iterators rather than lists so that PostgreSQL's COPY can send rows while
+# they are still being read and checked: the server works on one batch while
+# the client prepares it, as the raw driver's single COPY does. What was
+# inserted is counted by each statement, never by counting the table before
+# and after: another session may be inserting at the same time.
+Writer = Callable[[Iterator[Row]], tuple[int, int]]
 
 
-def batches(records: Iterable[Record], size: int) -> Iterator[Iterator[Record]]:
-    """``records`` in consecutive batches of ``size``; consume each before the next."""
-    iterator = iter(records)
+def batches(rows: Iterable[T], size: int) -> Iterator[Iterator[T]]:
+    """``rows`` in consecutive batches of ``size``; consume each before the next."""
+    iterator = iter(rows)
     for first in iterator:
         yield chain((first,), islice(iterator, size - 1))
 
 
-def count_users(connection: Connection) -> int:
-    return int(connection.execute(select(func.count()).select_from(USERS)).scalar_one())
-
-
-def writer_for(connection: Connection, *, dry_run: bool = False) -> Writer:
-    """The fastest way to insert-unless-present on ``connection``'s backend.
+def writer_for(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[Column[Any]],
+    resources: ExitStack,
+    *,
+    dry_run: bool = False,
+) -> Writer:
+    """The fastest way to insert-unless-present ``columns`` of ``table`` on ``connection``.
 
     With ``dry_run``, a writer that only counts what would be inserted.
+    Temporary tables the writer needs are dropped when ``resources`` closes.
     """
     if dry_run:
-        return _DryRun(connection)
+        return _DryRun(connection, table, columns, resources)
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    table = dialect.identifier_preparer.format_table(USERS)
-    columns = ", ".join(quote(field) for field in FIELDS)
+    quoted_table = dialect.identifier_preparer.format_table(table)
+    names = ", ".join(quote(column.name) for column in columns)
     if dialect.name == "sqlite":
-        placeholders = ", ".join("?" for _ in FIELDS)
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
-        return lambda batch: _executemany(connection, sql, batch)
+        placeholders = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {quoted_table} ({names}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+        process = _processors(connection, columns)
+        return lambda batch: _executemany(connection, sql, process(batch))
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        return _PostgresCopy(connection, table, columns)
+        return _PostgresCopy(connection, table, columns, resources)
+    keys = [column.key for column in columns]
     if dialect.name == "postgresql":
         # RETURNING lists only the rows inserted, not those skipped.
-        returning = postgresql.insert(USERS).on_conflict_do_nothing().returning(USERS.c.id)
-        return lambda batch: _insert_returning(connection, returning, batch)
+        first = table.primary_key.columns.values()[0]
+        returning = postgresql.insert(table).on_conflict_do_nothing().returning(first)
+        return lambda batch: _insert_returning(connection, returning, keys, batch)
     if dialect.name in {"mysql", "mariadb"}:
         # A no-op update is MySQL's "do nothing"; INSERT IGNORE would also
         # turn other errors (a value too long, say) into warnings.
-        upsert = mysql.insert(USERS).on_duplicate_key_update(id=USERS.c.id)
-        return lambda batch: _insert_counting(connection, upsert, batch)
+        same = next(iter(table.primary_key.columns), columns[0])
+        upsert = mysql.insert(table).on_duplicate_key_update({same.key: table.c[same.key]})
+        return lambda batch: _insert_counting(connection, table, upsert, keys, batch)
     raise NotImplementedError(f"seeding does not support {dialect.name} yet")
 
 
-def _executemany(connection: Connection, sql: str, batch: Iterator[Record]) -> tuple[int, int]:
+def _processors(
+    connection: Connection, columns: Sequence[Column[Any]]
+) -> Callable[[Iterable[Row]], Iterable[Row]]:
+    """What turns rows into what the driver takes, for a path that bypasses SQLAlchemy."""
+    processors = [column.type.bind_processor(connection.dialect) for column in columns]
+    if not any(processors):
+        return lambda rows: rows
+    pairs = [(index, processor) for index, processor in enumerate(processors) if processor]
+
+    def process(rows: Iterable[Row]) -> Iterator[Row]:
+        for row in rows:
+            converted = list(row)
+            for index, processor in pairs:
+                if converted[index] is not None:
+                    converted[index] = processor(converted[index])
+            yield converted
+
+    return process
+
+
+def _executemany(connection: Connection, sql: str, batch: Iterable[Row]) -> tuple[int, int]:
+    if connection.dialect.driver != "pysqlite":  # aiosqlite, through SQLAlchemy
+        tuples = [tuple(row) for row in batch]
+        return len(tuples), connection.exec_driver_sql(sql, tuples).rowcount
     rows = list(batch)
-    # sqlite3 sums the changes of every row; a skipped row changes nothing.
-    result = connection.exec_driver_sql(sql, rows)
-    return len(rows), result.rowcount
+    # sqlite3's own cursor, in SQLAlchemy's transaction: it takes rows as
+    # they are (lists), where exec_driver_sql wants tuples.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+        # sqlite3 sums the changes of every row; a skipped row changes nothing.
+        return len(rows), cursor.rowcount
+    finally:
+        cursor.close()
 
 
 def _insert_returning(
-    connection: Connection, statement: Any, batch: Iterator[Record]
+    connection: Connection, statement: Any, keys: list[str], batch: Iterator[Row]
 ) -> tuple[int, int]:
-    rows = [dict(zip(FIELDS, record, strict=True)) for record in batch]
+    rows = [dict(zip(keys, row, strict=True)) for row in batch]
     return len(rows), len(connection.execute(statement, rows).all())
 
 
+def _count(connection: Connection, table: Table) -> int:
+    return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
 def _insert_counting(
-    connection: Connection, statement: Any, batch: Iterator[Record]
+    connection: Connection, table: Table, statement: Any, keys: list[str], batch: Iterator[Row]
 ) -> tuple[int, int]:
     # MySQL reports a row found by ON DUPLICATE KEY as affected too (SQLAlchemy
     # asks for found rows), so the table is counted around the batch. InnoDB's
     # default REPEATABLE READ makes both counts this transaction's own view:
     # rows other sessions commit meanwhile are not in either.
-    rows = [dict(zip(FIELDS, record, strict=True)) for record in batch]
-    before = count_users(connection)
+    rows = [dict(zip(keys, row, strict=True)) for row in batch]
+    before = _count(connection, table)
     connection.execute(statement, rows)
-    return len(rows), count_users(connection) - before
+    return len(rows), _count(connection, table) - before
 
 
 class _PostgresCopy:
-    def __init__(self, connection: Connection, table: str, columns: str) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        table: Table,
+        columns: Sequence[Column[Any]],
+        resources: ExitStack,
+    ) -> None:
+        preparer = connection.dialect.identifier_preparer
         self.connection = connection
-        self.table = table
-        self.columns = columns
-        self.staging_ready = False
+        self.table = preparer.format_table(table)
+        self.names = ", ".join(preparer.quote(column.name) for column in columns)
+        self.process = _processors(connection, columns)
+        self.resources = resources
+        self.staging: str | None = None
 
-    def __call__(self, batch: Iterator[Record]) -> tuple[int, int]:
+    def __call__(self, batch: Iterator[Row]) -> tuple[int, int]:
         import psycopg
 
+        rows = self.process(batch)
         # Kept for the fallback, which must send the batch a second time.
-        sent: list[Record] = []
+        sent: list[Row] = []
         savepoint = self.connection.begin_nested()
         try:
-            self._copy(f"COPY {self.table} ({self.columns}) FROM STDIN", batch, sent)
+            self._copy(f"COPY {self.table} ({self.names}) FROM STDIN", rows, sent)
         except psycopg.errors.UniqueViolation:
             savepoint.rollback()
-            sent.extend(batch)  # whatever the failed COPY had not taken yet
+            sent.extend(rows)  # whatever the failed COPY had not taken yet
             return len(sent), self._insert_missing(sent)
         savepoint.commit()
         return len(sent), len(sent)
@@ -132,66 +188,96 @@ class _PostgresCopy:
         # transaction: no psycopg transaction blocks, which would commit.
         return self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
-    def _copy(self, sql: str, batch: Iterable[Record], sent: list[Record] | None = None) -> None:
+    def _copy(self, sql: str, rows: Iterable[Row], sent: list[Row] | None = None) -> None:
         with self._cursor() as cursor, cursor.copy(sql) as copy:
             write_row = copy.write_row
             if sent is None:
-                for record in batch:
-                    write_row(record)
+                for row in rows:
+                    write_row(row)
             else:
                 keep = sent.append
-                for record in batch:
-                    keep(record)
-                    write_row(record)
+                for row in rows:
+                    keep(row)
+                    write_row(row)
 
-    def _insert_missing(self, batch: list[Record]) -> int:
-        """Insert the records of ``batch`` that are not present; how many that was."""
+    def _insert_missing(self, batch: list[Row]) -> int:
+        """Insert the rows of ``batch`` that are not present; how many that was."""
         with self._cursor() as cursor:
-            if not self.staging_ready:
-                # Every column as text: the values were validated already,
-                # and the INSERT below casts them to the table's types.
+            if self.staging is None:
+                # The table's own column types, and none of its constraints
+                # or defaults (a default would use up sequence values).
+                self.staging = "seed_staging"
                 cursor.execute(
-                    f"CREATE TEMPORARY TABLE seed_staging "
-                    f"({', '.join(f'{field} text' for field in FIELDS)}) ON COMMIT DROP"
+                    f"CREATE TEMPORARY TABLE {self.staging} ON COMMIT DROP AS "
+                    f"SELECT {self.names} FROM {self.table} WITH NO DATA"
                 )
-                self.staging_ready = True
             else:
-                cursor.execute("TRUNCATE seed_staging")
-        self._copy(f"COPY seed_staging ({self.columns}) FROM STDIN", batch)
+                cursor.execute(f"TRUNCATE {self.staging}")
+        self._copy(f"COPY {self.staging} ({self.names}) FROM STDIN", batch)
         with self._cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {self.table} ({self.columns}) "
-                f"SELECT {self.columns} FROM seed_staging ON CONFLICT DO NOTHING"
+                f"INSERT INTO {self.table} ({self.names}) "
+                f"SELECT {self.names} FROM {self.staging} ON CONFLICT DO NOTHING"
             )
             return int(cursor.rowcount)
 
 
 class _DryRun:
-    """Counts the records that are not present yet, and inserts nothing into users.
+    """Counts the rows that are not present yet, and inserts nothing into the table.
 
     Inserting and rolling back would use up PostgreSQL sequence values and
     MySQL AUTO_INCREMENT values (neither is rolled back): the real load after
-    a dry run would leave a gap in the ids. The batch goes into a temporary
-    table instead, compared with users by the database (with its collation).
+    a dry run would leave a gap in the ids. The batch's unique keys go into a
+    temporary table instead, compared with the table by the database (with
+    its collation).
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        table: Table,
+        columns: Sequence[Column[Any]],
+        resources: ExitStack,
+    ) -> None:
         self.connection = connection
-        self.staging = Table(
-            "seed_dry_run",
-            MetaData(),
-            *(Column(field, USERS.c[field].type) for field in ("username", "email")),
-            prefixes=["TEMPORARY"],
+        given = {column.name for column in columns}
+        self.keys = [
+            key for key in unique_keys(table) if all(column.name in given for column in key)
+        ]
+        in_keys = {column.name for key in self.keys for column in key}
+        self.positions = [
+            position for position, column in enumerate(columns) if column.name in in_keys
+        ]
+        self.key_columns = [columns[position] for position in self.positions]
+        self.table = table
+        self.staging = resources.enter_context(
+            temporary_table(
+                connection,
+                "dry_run",
+                *(Column(column.name, column.type) for column in self.key_columns),
+            )
         )
-        self.staging.create(connection)
 
-    def __call__(self, batch: Iterator[Record]) -> tuple[int, int]:
-        rows = [{"username": record[0], "email": record[1]} for record in batch]
-        staging, users = self.staging.c, USERS.c
+    def __call__(self, batch: Iterator[Row]) -> tuple[int, int]:
+        names = [column.name for column in self.key_columns]
+        rows = [
+            dict(zip(names, (row[position] for position in self.positions), strict=True))
+            for row in batch
+        ]
+        if not self.keys:
+            return len(rows), len(rows)  # nothing can make a row present
+        staging, table = self.staging.c, self.table.c
         self.connection.execute(self.staging.delete())
         self.connection.execute(insert(self.staging), rows)
-        present = exists().where(
-            or_(users.username == staging.username, users.email == staging.email)
+        # An EXISTS per key, each of which can use that key's index (MySQL
+        # cannot for one EXISTS over an OR of the keys).
+        present = or_(
+            *(
+                exists().where(
+                    and_(*(table[column.name] == staging[column.name] for column in key))
+                )
+                for key in self.keys
+            )
         )
         absent = self.connection.execute(
             select(func.count()).select_from(self.staging).where(~present)

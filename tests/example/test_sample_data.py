@@ -1,4 +1,4 @@
-"""The example's sample users (scripts/sample_users.csv). Adapt when you change them."""
+"""The example's sample users (seeds/users.csv). Adapt when you change them."""
 
 from sqlalchemy import URL, func, select
 

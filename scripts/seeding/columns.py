@@ -1,0 +1,424 @@
+"""What a data file may put in each column, derived from the mapped tables.
+
+Each column's check comes from its type (text and its length, whole
+numbers and their range, decimals and their scale, booleans, ISO dates and
+times, enums, JSON, UUIDs), from NOT NULL, and from the rules the model
+declares with SQLAlchemy's ``@validates`` (the same rules the application's
+own writes go through). A foreign key column ``<name>_id`` may instead be
+given as ``<name>.<column>``, a column that is unique in the referred table:
+the seed looks the ids up (seeding/references.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Time,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.orm import Mapper
+from sqlalchemy.types import TypeEngine
+
+from seeding.records import InvalidValue
+
+# (What CSV text must look like to be a whole number; no more digits than
+# a 64-bit integer has, so that int() never works on a huge string.)
+WHOLE_NUMBER = re.compile(r"\s*[+-]?[0-9]{1,19}\s*")
+TRUE = frozenset({"true", "t", "yes", "y", "1"})
+FALSE = frozenset({"false", "f", "no", "n", "0"})
+INTEGER_RANGES = {SmallInteger: 15, BigInteger: 63, Integer: 31}
+
+Convert = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``user.username`` in a file, standing for ``user_id``: look the id up by username."""
+
+    heading: str
+    column: Column[Any]  # posts.user_id, which gets the id
+    by: Column[Any]  # users.username, unique, which the file gives
+    to: Column[Any]  # users.id, what posts.user_id refers to
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a data file: its heading, the column it fills and how values are checked."""
+
+    heading: str
+    column: Column[Any]
+    convert: Convert
+    reference: Reference | None = None
+
+
+def required(column: Column[Any]) -> bool:
+    """NOT NULL, and nothing (a default, the database) fills it when a row leaves it out."""
+    return not (
+        column.nullable
+        or column.default is not None
+        or column.server_default is not None
+        or generated(column)
+    )
+
+
+def generated(column: Column[Any]) -> bool:
+    """A primary key the database numbers, or a column it computes: never in a data file."""
+    return column.computed is not None or column is column.table.autoincrement_column
+
+
+def seedable_columns(table: Table) -> list[Column[Any]]:
+    return [column for column in table.columns if not generated(column)]
+
+
+def unique_keys(table: Table) -> list[tuple[Column[Any], ...]]:
+    """Every set of columns the table keeps unique (constraints, the primary key, indexes)."""
+    keys: list[tuple[Column[Any], ...]] = []
+    for constraint in table.constraints:
+        if constraint.__visit_name__ in {"unique_constraint", "primary_key_constraint"}:
+            keys.append(tuple(constraint.columns))  # type: ignore[attr-defined]
+    for index in table.indexes:
+        if index.unique and all(isinstance(part, Column) for part in index.expressions):
+            keys.append(tuple(index.columns))
+    seen: set[tuple[str, ...]] = set()
+    distinct = []
+    for key in keys:
+        names = tuple(column.name for column in key)
+        if key and names not in seen:
+            seen.add(names)
+            distinct.append(key)
+    return distinct
+
+
+def _unique_alone(column: Column[Any]) -> bool:
+    return any(key == (column,) for key in unique_keys(column.table))
+
+
+def base_type(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+    """The SQL type under a TypeDecorator (whose own conversion runs when it is written)."""
+    while isinstance(type_, TypeDecorator):
+        type_ = type_.impl_instance
+    return type_
+
+
+def _text_problem(value: str) -> str | None:
+    """What is wrong with text that is not printable, if anything: tabs and line breaks are fine."""
+    for char in value:
+        if "\udc80" <= char <= "\udcff":
+            return "is not valid UTF-8"
+    for char in value:
+        if (char < " " and char not in "\t\n\r") or "\x7f" <= char <= "\x9f":
+            return "contains control characters"
+    return None
+
+
+def _text(length: int | None) -> Convert:
+    def convert(value: Any) -> Any:
+        if type(value) is not str:
+            raise InvalidValue("must be text")
+        if length is not None and len(value) > length:
+            raise InvalidValue(f"is longer than {length} characters")
+        if not value.isprintable() and (problem := _text_problem(value)):
+            raise InvalidValue(problem)
+        return value
+
+    return convert
+
+
+def _whole_number(bits: int) -> Convert:
+    low, high = -(1 << bits), (1 << bits) - 1
+
+    def convert(value: Any) -> Any:
+        if type(value) is str and WHOLE_NUMBER.fullmatch(value):
+            value = int(value)
+        elif type(value) is not int:
+            raise InvalidValue("is not a whole number")
+        if not low <= value <= high:
+            raise InvalidValue(f"is out of range ({low:,} to {high:,})")
+        return value
+
+    return convert
+
+
+def _number(value: Any) -> Decimal:
+    if type(value) is str and len(value) <= 100:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise InvalidValue("is not a number") from None
+    elif type(value) in (int, Decimal):
+        number = Decimal(value)
+    else:
+        raise InvalidValue("is not a number")
+    if not number.is_finite():
+        raise InvalidValue("is not a finite number")
+    return number
+
+
+def _decimal(precision: int | None, scale: int | None, as_decimal: bool) -> Convert:
+    def convert(value: Any) -> Any:
+        number = _number(value)
+        exponent = number.as_tuple().exponent
+        assert isinstance(exponent, int)  # finite
+        if scale is not None and -exponent > scale and number != round(number, scale):
+            raise InvalidValue(f"has more than {scale} decimal places")
+        if precision is not None:
+            whole_digits = precision - (scale or 0)
+            if number and number.adjusted() >= whole_digits:
+                raise InvalidValue(f"has more than {whole_digits} digits before the decimal point")
+        return number if as_decimal else float(number)
+
+    return convert
+
+
+def _float(value: Any) -> Any:
+    number = float(_number(value))
+    if not math.isfinite(number):
+        raise InvalidValue("is out of range")
+    return number
+
+
+def _boolean(value: Any) -> Any:
+    if type(value) is bool:
+        return value
+    if type(value) is str:
+        text = value.strip().lower()
+        if text in TRUE:
+            return True
+        if text in FALSE:
+            return False
+    raise InvalidValue("is not true or false")
+
+
+def _iso(kind: type[date] | type[time], example: str) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        if type(value) is str and len(value) <= 64:
+            text = value.strip()
+            if text.endswith(("Z", "z")):  # Python 3.10 reads only the +00:00 form
+                text = text[:-1] + "+00:00"
+            try:
+                return kind.fromisoformat(text)
+            except ValueError:
+                pass
+        raise InvalidValue(f"is not an ISO 8601 {kind.__name__}, such as {example}")
+
+    return parse
+
+
+_date = _iso(date, "2026-01-31")
+_time = _iso(time, "09:30:00")
+_datetime_value = _iso(datetime, "2026-01-31T09:30:00+00:00")
+
+
+def _date_only(value: Any) -> Any:
+    parsed = _date(value)
+    if isinstance(parsed, datetime):
+        raise InvalidValue("is not an ISO 8601 date, such as 2026-01-31")
+    return parsed
+
+
+def _datetime(with_zone: bool) -> Convert:
+    def convert(value: Any) -> Any:
+        parsed = _datetime_value(value)
+        if with_zone and parsed.tzinfo is None:
+            raise InvalidValue("needs a UTC offset, such as 2026-01-31T09:30:00+00:00")
+        if not with_zone and parsed.tzinfo is not None:
+            raise InvalidValue("has a UTC offset, but the column stores times without one")
+        return parsed
+
+    return convert
+
+
+def _enum(values: Sequence[str]) -> Convert:
+    allowed = frozenset(values)
+    listed = ", ".join(values)
+
+    def convert(value: Any) -> Any:
+        if type(value) is str and value in allowed:
+            return value
+        raise InvalidValue(f"is not one of: {listed}")
+
+    return convert
+
+
+def _json(from_text: bool) -> Convert:
+    if not from_text:
+        return lambda value: value
+
+    def convert(value: Any) -> Any:
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            raise InvalidValue("is not valid JSON") from None
+
+    return convert
+
+
+def _uuid(as_uuid: bool) -> Convert:
+    def convert(value: Any) -> Any:
+        try:
+            parsed = uuid.UUID(value.strip()) if type(value) is str else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise InvalidValue("is not a UUID")
+        return parsed if as_uuid else str(parsed)
+
+    return convert
+
+
+def type_check(column: Column[Any], *, from_text: bool) -> Convert | None:
+    """How a value for ``column`` is checked and converted; None for a type it cannot check.
+
+    ``from_text``: the value comes from a CSV file (JSON columns hold JSON text there).
+    """
+    type_ = base_type(column.type)
+    # Subclasses first: Float is a Numeric, Enum and Uuid are Strings, and so on.
+    if isinstance(type_, Enum):
+        return _enum(type_.enums)
+    if isinstance(type_, Uuid):
+        return _uuid(type_.as_uuid)
+    if isinstance(type_, String):
+        return _text(type_.length)
+    if isinstance(type_, Boolean):
+        return _boolean
+    if isinstance(type_, Integer):
+        bits = next(bits for kind, bits in INTEGER_RANGES.items() if isinstance(type_, kind))
+        return _whole_number(bits)
+    if isinstance(type_, Float):
+        return _float
+    if isinstance(type_, Numeric):
+        return _decimal(type_.precision, type_.scale, bool(type_.asdecimal))
+    if isinstance(type_, DateTime):
+        return _datetime(bool(type_.timezone))
+    if isinstance(type_, Date):
+        return _date_only
+    if isinstance(type_, Time):
+        return _time
+    if isinstance(type_, JSON):
+        return _json(from_text)
+    return None
+
+
+def model_rules(table: Table, mappers: Sequence[Mapper[Any]]) -> dict[str, Convert]:
+    """The ``@validates`` rules of the model mapped to ``table``, by column name.
+
+    A rule is called as the ORM calls it, ``rule(instance, key, value)``, on
+    an instance made without ``__init__``: rules that look at the value alone
+    (the usual kind) work as they do in the application.
+    """
+    rules: dict[str, Convert] = {}
+    for mapper in mappers:
+        if mapper.local_table is not table:
+            continue
+        instance = object.__new__(mapper.class_)
+        for key, (method, _) in mapper.validators.items():
+            column = mapper.columns.get(key)
+            if column is None or column.table is not table:
+                continue
+
+            def rule(
+                value: Any, method: Any = method, key: str = key, instance: Any = instance
+            ) -> Any:
+                try:
+                    return method(instance, key, value)
+                except ValueError as error:
+                    raise InvalidValue(str(error)) from None
+
+            rules[column.name] = rule
+    return rules
+
+
+def _chain(is_required: bool, *steps: Convert) -> Convert:
+    def convert(value: Any) -> Any:
+        if value is None:
+            if is_required:
+                raise InvalidValue("is required")
+            return None
+        for step in steps:
+            value = step(value)
+        return value
+
+    return convert
+
+
+def fields_for(
+    table: Table,
+    headings: Sequence[str],
+    *,
+    rules: dict[str, Convert],
+    from_text: bool,
+) -> list[Field] | str:
+    """The fields for a file's ``headings``, or why the headings do not fit ``table``."""
+    columns = {column.name: column for column in seedable_columns(table)}
+    fields: list[Field] = []
+    filled: dict[str, str] = {}
+    for heading in headings:
+        if heading in columns:
+            column = columns[heading]
+            check = type_check(column, from_text=from_text)
+            if check is None:
+                return f"cannot check values of {table.name}.{heading} ({column.type}) yet"
+            steps = (check, rules[heading]) if heading in rules else (check,)
+            fields.append(Field(heading, column, _chain(required(column), *steps)))
+        elif "." in heading:
+            reference = _reference(table, heading)
+            if isinstance(reference, str):
+                return reference
+            column = reference.column
+            check = type_check(reference.by, from_text=from_text)
+            if check is None:
+                return f"cannot look rows up by {reference.by.table.name}.{reference.by.name}"
+            fields.append(Field(heading, column, _chain(required(column), check), reference))
+        elif heading in table.columns:
+            return (
+                f"{heading} is filled by the database; "
+                "refer to rows by a unique column instead (see README)"
+            )
+        else:
+            return f"unknown column {heading!r}; {table.name} has {', '.join(columns)}"
+        if column.name in filled:
+            return f"{heading} and {filled[column.name]} both fill {column.name}"
+        filled[column.name] = heading
+    missing = [name for name, column in columns.items() if required(column) and name not in filled]
+    if missing:
+        return f"missing column {missing[0]!r}, which {table.name} requires"
+    return fields
+
+
+def _reference(table: Table, heading: str) -> Reference | str:
+    name, _, by_name = heading.partition(".")
+    for column in table.columns:
+        if column.name not in {f"{name}_id", name} or len(column.foreign_keys) != 1:
+            continue
+        (foreign_key,) = column.foreign_keys
+        to = foreign_key.column
+        by = to.table.columns.get(by_name)
+        if by is None:
+            return f"{heading}: {to.table.name} has no column {by_name!r}"
+        if not _unique_alone(by):
+            return f"{heading}: {to.table.name}.{by_name} is not unique, so it cannot pick one row"
+        return Reference(heading, column, by, to)
+    return f"unknown column {heading!r}: {table.name} has no foreign key {name}_id"

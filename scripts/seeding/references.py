@@ -1,0 +1,89 @@
+"""Foreign keys given by natural key: ``user.username`` in a file becomes ``user_id``.
+
+The ids are looked up in the database, in the seed's own transaction, so a
+parent loaded earlier in the same run is found too. The values of a batch go
+into a temporary table of the unique column's own type and are joined with
+the parent table: the database matches them as it matches everything else
+(on MySQL, ``José`` finds ``jose``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from sqlalchemy import Column, Table, insert, select
+from sqlalchemy.engine import Connection
+
+from seeding.columns import Field, Reference
+from seeding.staging import temporary_table
+
+Report = Callable[[int, str, str], None]
+
+
+class _Lookup:
+    def __init__(self, connection: Connection, reference: Reference, resources: ExitStack) -> None:
+        self.connection = connection
+        self.reference = reference
+        self.resources = resources
+        self.staging: Table | None = None
+
+    def ids(self, values: set[Any]) -> dict[Any, Any]:
+        """The parent id for each value of ``values`` that a parent row has."""
+        if self.staging is None:
+            self.staging = self.resources.enter_context(
+                temporary_table(self.connection, "lookup", Column("value", self.reference.by.type))
+            )
+        self.connection.execute(self.staging.delete())
+        self.connection.execute(insert(self.staging), [{"value": value} for value in values])
+        given, by, to = self.staging.c.value, self.reference.by, self.reference.to
+        query = select(given, to).join_from(self.staging, by.table, by == given)
+        return dict(self.connection.execute(query).tuples().all())
+
+
+class References:
+    """Replaces the natural keys in rows by the ids they stand for."""
+
+    def __init__(
+        self, connection: Connection, fields: Sequence[Field], resources: ExitStack
+    ) -> None:
+        self.lookups = [
+            (position, field.heading, _Lookup(connection, field.reference, resources))
+            for position, field in enumerate(fields)
+            if field.reference is not None
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self.lookups)
+
+    def resolve(
+        self, rows: list[tuple[int, list[Any]]], report: Report
+    ) -> list[tuple[int, list[Any]]]:
+        """``rows`` with ids in place of natural keys; a row whose key has no match is
+        reported and left out."""
+        missing: set[int] = set()
+        for position, heading, lookup in self.lookups:
+            values = {row[position] for _, row in rows if row[position] is not None}
+            if not values:
+                continue
+            ids = lookup.ids(values)
+            reference = lookup.reference
+            for line, row in rows:
+                value = row[position]
+                if value is None:
+                    continue
+                found = ids.get(value, _MISSING)
+                if found is _MISSING:
+                    report(
+                        line,
+                        heading,
+                        f"no {reference.by.table.name} row with {reference.by.name} {value!r}",
+                    )
+                    missing.add(line)
+                else:
+                    row[position] = found
+        return [(line, row) for line, row in rows if line not in missing] if missing else rows
+
+
+_MISSING = object()

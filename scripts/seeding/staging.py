@@ -1,0 +1,31 @@
+"""Temporary tables the seed works with inside its transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Column, MetaData, Table
+from sqlalchemy.engine import Connection
+
+
+@contextmanager
+def temporary_table(connection: Connection, purpose: str, *columns: Column[Any]) -> Iterator[Table]:
+    """A temporary table of ``columns``, dropped afterwards.
+
+    Its name is unique, because MySQL keeps temporary tables for the whole
+    session, through a rollback, and a session may run several loads.
+    """
+    table = Table(
+        f"seed_{purpose}_{uuid.uuid4().hex[:12]}",
+        MetaData(),
+        *columns,
+        prefixes=["TEMPORARY"],
+    )
+    table.create(connection)
+    yield table
+    # Not on an exception: the transaction is rolled back then, and
+    # PostgreSQL cannot run anything more in a failed transaction.
+    table.drop(connection)
