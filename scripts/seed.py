@@ -38,7 +38,7 @@ from seeding.inputs import FORMATS, InputError, open_file, seed_directory, table
 from seeding.loader import DEFAULT_BATCH_SIZE, InvalidInput, LoadResult, Options, Source
 from seeding.records import SourceError
 from seeding.run import SQLITE_WAIT_SECONDS, NotMigratedError, seed
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from tqdm import tqdm
 
 from models import Base
@@ -239,9 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), 2)
     except ConnectionFailed as error:
         return _fail(str(error), 1)
-    except DataError as error:
-        # What the database refused although the checks passed, such as text
-        # a latin1 MySQL table cannot store. The transaction was rolled back.
+    except (DataError, IntegrityError) as error:
+        # What the database refused although the checks passed: text a latin1
+        # MySQL table cannot store, an id given for a row that does not
+        # exist, a CHECK constraint. The transaction was rolled back.
         refused = driver_message(error, database_url())
         return _fail(f"the database refused a value: {refused}; {nothing_written}", 2)
     except OperationalError as error:

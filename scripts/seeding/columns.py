@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -242,9 +242,13 @@ def _date_only(value: Any) -> Any:
 def _datetime(with_zone: bool) -> Convert:
     def convert(value: Any) -> Any:
         parsed = _datetime_value(value)
-        if with_zone and parsed.tzinfo is None:
-            raise InvalidValue("needs a UTC offset, such as 2026-01-31T09:30:00+00:00")
-        if not with_zone and parsed.tzinfo is not None:
+        if with_zone:
+            if parsed.tzinfo is None:
+                raise InvalidValue("needs a UTC offset, such as 2026-01-31T09:30:00+00:00")
+            # In UTC, the one time zone every backend stores alike (MySQL and
+            # SQLite keep the clock time and drop the offset).
+            return parsed.astimezone(timezone.utc)
+        if parsed.tzinfo is not None:
             raise InvalidValue("has a UTC offset, but the column stores times without one")
         return parsed
 
@@ -351,12 +355,27 @@ def model_rules(table: Table, mappers: Sequence[Mapper[Any]]) -> dict[str, Conve
     return rules
 
 
-def _chain(is_required: bool, *steps: Convert) -> Convert:
+def _chain(column: Column[Any], *steps: Convert) -> Convert:
+    """``steps`` for a value; for none (an empty CSV field, a JSON null or a key an
+    object leaves out), NULL, the column's Python default, or "is required"."""
+    default: Any = column.default
+    if column.nullable:
+
+        def missing() -> Any:
+            return None
+    elif default is not None and not default.is_sequence:
+        # SQLAlchemy wraps a callable that takes no arguments to take the
+        # execution context; there is none here.
+        def missing() -> Any:
+            return default.arg(None) if default.is_callable else default.arg
+    else:
+
+        def missing() -> Any:
+            raise InvalidValue("is required")
+
     def convert(value: Any) -> Any:
         if value is None:
-            if is_required:
-                raise InvalidValue("is required")
-            return None
+            return missing()
         for step in steps:
             value = step(value)
         return value
@@ -382,7 +401,7 @@ def fields_for(
             if check is None:
                 return f"cannot check values of {table.name}.{heading} ({column.type}) yet"
             steps = (check, rules[heading]) if heading in rules else (check,)
-            fields.append(Field(heading, column, _chain(required(column), *steps)))
+            fields.append(Field(heading, column, _chain(column, *steps)))
         elif "." in heading:
             reference = _reference(table, heading)
             if isinstance(reference, str):
@@ -391,7 +410,7 @@ def fields_for(
             check = type_check(reference.by, from_text=from_text)
             if check is None:
                 return f"cannot look rows up by {reference.by.table.name}.{reference.by.name}"
-            fields.append(Field(heading, column, _chain(required(column), check), reference))
+            fields.append(Field(heading, column, _chain(column, check), reference))
         elif heading in table.columns:
             return (
                 f"{heading} is filled by the database; "

@@ -39,7 +39,7 @@ class _Lookup:
         self.connection.execute(insert(self.staging), [{"value": value} for value in values])
         given, by, to = self.staging.c.value, self.reference.by, self.reference.to
         query = select(given, to).join_from(self.staging, by.table, by == given)
-        return dict(self.connection.execute(query).tuples().all())
+        return dict(self.connection.execute(query).all())
 
 
 class References:

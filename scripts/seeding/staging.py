@@ -28,4 +28,9 @@ def temporary_table(connection: Connection, purpose: str, *columns: Column[Any])
     yield table
     # Not on an exception: the transaction is rolled back then, and
     # PostgreSQL cannot run anything more in a failed transaction.
-    table.drop(connection)
+    if connection.dialect.name in {"mysql", "mariadb"}:
+        # A plain DROP TABLE would commit the seed's transaction half way.
+        name = connection.dialect.identifier_preparer.format_table(table)
+        connection.exec_driver_sql(f"DROP TEMPORARY TABLE {name}")
+    else:
+        table.drop(connection)

@@ -19,14 +19,16 @@ SQLAlchemy, so they apply each column type's bind processor themselves
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from itertools import chain, islice
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Table, and_, exists, func, insert, or_, select
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from seeding.columns import unique_keys
 from seeding.staging import temporary_table
@@ -41,6 +43,17 @@ T = TypeVar("T")
 # inserted is counted by each statement, never by counting the table before
 # and after: another session may be inserting at the same time.
 Writer = Callable[[Iterator[Row]], tuple[int, int]]
+
+
+@contextmanager
+def driver_errors(connection: Connection, sql: str) -> Iterator[None]:
+    """Raise the driver's errors as SQLAlchemy's (IntegrityError, DataError, ...), as they
+    are on the paths through SQLAlchemy, for a path that talks to the driver directly."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as error:
+        raise DBAPIError.instance(sql, None, error, dbapi.Error) from error
 
 
 def batches(rows: Iterable[T], size: int) -> Iterator[Iterator[T]]:
@@ -95,7 +108,8 @@ def _processors(
     connection: Connection, columns: Sequence[Column[Any]]
 ) -> Callable[[Iterable[Row]], Iterable[Row]]:
     """What turns rows into what the driver takes, for a path that bypasses SQLAlchemy."""
-    processors = [column.type.bind_processor(connection.dialect) for column in columns]
+    dialect = connection.dialect
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
     if not any(processors):
         return lambda rows: rows
     pairs = [(index, processor) for index, processor in enumerate(processors) if processor]
@@ -120,7 +134,8 @@ def _executemany(connection: Connection, sql: str, batch: Iterable[Row]) -> tupl
     # they are (lists), where exec_driver_sql wants tuples.
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, rows)
+        with driver_errors(connection, sql):
+            cursor.executemany(sql, rows)
         # sqlite3 sums the changes of every row; a skipped row changes nothing.
         return len(rows), cursor.rowcount
     finally:
@@ -174,12 +189,19 @@ class _PostgresCopy:
         # Kept for the fallback, which must send the batch a second time.
         sent: list[Row] = []
         savepoint = self.connection.begin_nested()
+        sql = f"COPY {self.table} ({self.names}) FROM STDIN"
         try:
-            self._copy(f"COPY {self.table} ({self.names}) FROM STDIN", rows, sent)
-        except psycopg.errors.UniqueViolation:
-            savepoint.rollback()
-            sent.extend(rows)  # whatever the failed COPY had not taken yet
-            return len(sent), self._insert_missing(sent)
+            with driver_errors(self.connection, sql):
+                try:
+                    self._copy(sql, rows, sent)
+                except psycopg.errors.UniqueViolation:
+                    savepoint.rollback()
+                    sent.extend(rows)  # whatever the failed COPY had not taken yet
+                    return len(sent), self._insert_missing(sent)
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
         savepoint.commit()
         return len(sent), len(sent)
 
@@ -205,8 +227,9 @@ class _PostgresCopy:
         with self._cursor() as cursor:
             if self.staging is None:
                 # The table's own column types, and none of its constraints
-                # or defaults (a default would use up sequence values).
-                self.staging = "seed_staging"
+                # or defaults (a default would use up sequence values); a
+                # name of its own, for each load of a run.
+                self.staging = f"seed_staging_{uuid.uuid4().hex[:12]}"
                 cursor.execute(
                     f"CREATE TEMPORARY TABLE {self.staging} ON COMMIT DROP AS "
                     f"SELECT {self.names} FROM {self.table} WITH NO DATA"
