@@ -1,10 +1,18 @@
 """Benchmark seed.py against the raw database driver, whole process against whole process.
 
 For each backend and N, it loads the same N generated users (and, with
---csv, the same users from a CSV file) into a freshly migrated schema twice
-over: once with `python scripts/seed.py`, once with the driver's fastest path
-and nothing else (stdlib sqlite3 executemany in one transaction; psycopg
-COPY). It prints the best of --runs for each, with peak RSS.
+--csv, the same users from a CSV file, and then N posts whose authors are
+given by username) into a freshly migrated schema:
+
+- `python scripts/seed.py --fake N` against the driver's fastest path and
+  nothing else (stdlib sqlite3 executemany in one transaction; psycopg COPY);
+- `python scripts/seed.py --file users.csv` against the same raw driver
+  reading the file with the csv module, and against the database's own
+  command-line loader: `psql \\copy` and the `sqlite3` shell's `.import`;
+- posts.csv (`user.username,title`, into a `bench_posts` table the benchmark
+  adds) against the users file: what looking the authors up costs.
+
+It prints the best of --runs for each, with peak RSS.
 
 The PostgreSQL database given with --postgres is wiped (alembic downgrade
 base) before every run: give it a scratch database. With --pgbouncer, the
@@ -30,17 +38,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = PROJECT_ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from seeding.fake import fake_users  # noqa: E402  (scripts/ is not a package)
-
 COLUMNS = "username, email, full_name"
+POSTS = "bench_posts"
 # The raw worker's connection string: in the environment, not in its arguments.
 RAW_TARGET = "BENCH_RAW_TARGET"
 
@@ -48,9 +56,20 @@ RAW_TARGET = "BENCH_RAW_TARGET"
 # The raw side: runs in its own process, imports nothing but the driver. ------
 
 
+def users_like_the_seed(n: int) -> Iterator[tuple[str, str, str]]:
+    """The rows `seed.py --fake N` makes for users, made as cheaply as the driver can
+    take them (.copier/tests/test_bench_seed.py checks that they are the same)."""
+    for number in range(1, n + 1):
+        yield (
+            f"username{number:07d}",
+            f"user{number:07d}@example.com",
+            f"full_name{number:07d}",
+        )
+
+
 def _raw_records(n: int, csv_path: str) -> Iterator[Sequence[str]]:
     if not csv_path:
-        yield from fake_users(n)  # type: ignore[misc]
+        yield from users_like_the_seed(n)
         return
     with open(csv_path, newline="", encoding="utf-8") as file:
         reader = csv.reader(file)
@@ -86,6 +105,63 @@ def _raw_postgres(conninfo: str, records: Iterator[Sequence[str]]) -> None:
     ):
         for record in records:
             copy.write_row(record)
+
+
+# The posts side: seeds posts by username through the seeding package, in a
+# table of the benchmark's own next to the project's users. ---------------------
+
+
+def posts_table(metadata: Any) -> Any:
+    from sqlalchemy import Column, ForeignKey, Integer, String, Table, UniqueConstraint
+
+    return Table(
+        POSTS,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("user_id", ForeignKey("users.id"), nullable=False),
+        Column("title", String(200), nullable=False),
+        UniqueConstraint("user_id", "title"),
+        extend_existing=True,
+    )
+
+
+def seed_posts(csv_path: str) -> None:
+    from seeding.inputs import open_file
+    from seeding.loader import Options
+    from seeding.run import seed
+
+    from models import Base
+
+    table = posts_table(Base.metadata)
+    seed([open_file(Path(csv_path), table)], Options())
+
+
+def create_posts_table(url: str) -> None:
+    from sqlalchemy import MetaData, Table
+
+    from models.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            metadata = MetaData()
+            Table("users", metadata, autoload_with=connection)
+            posts_table(metadata).create(connection, checkfirst=True)
+    finally:
+        engine.dispose()
+
+
+def drop_posts_table(url: str) -> None:
+    from sqlalchemy import MetaData, Table
+
+    from models.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            Table(POSTS, MetaData()).drop(connection, checkfirst=True)
+    finally:
+        engine.dispose()
 
 
 # The measuring side. ---------------------------------------------------------------
@@ -124,14 +200,50 @@ class Backend:
         env = {**os.environ, "DATABASE_URL": self.url, RAW_TARGET: self.raw_target}
         if self.migration_url is not None:
             env["MIGRATION_DATABASE_URL"] = self.migration_url
+        if self.name != "sqlite":
+            # For psql: libpq reads these, so no password is in its arguments.
+            from sqlalchemy import make_url
+
+            url = make_url(self.url)
+            for name, value in (
+                ("PGHOST", url.host),
+                ("PGPORT", url.port),
+                ("PGUSER", url.username),
+                ("PGPASSWORD", url.password),
+                ("PGDATABASE", url.database),
+            ):
+                if value is not None:
+                    env[name] = str(value)
         return env
 
     def fresh_schema(self, env: dict[str, str]) -> None:
         if self.name == "sqlite":
             Path(self.raw_target).unlink(missing_ok=True)
         else:
+            drop_posts_table(self.migration_url or self.url)
             alembic("downgrade", "base", env=env)
         alembic("upgrade", "head", env=env)
+
+    def loader_tool(self, csv_path: Path) -> list[str]:
+        """The database's own command-line CSV loader, loading ``csv_path`` into users."""
+        if self.name == "sqlite":
+            # .import into a new table takes its columns from the header; from
+            # there, one INSERT fills the users columns the file has.
+            return [
+                "sqlite3",
+                self.raw_target,
+                f".import --csv {csv_path} bench_import",
+                f"INSERT INTO users ({COLUMNS}) SELECT {COLUMNS} FROM bench_import",
+            ]
+        return [
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            f"\\copy users ({COLUMNS}) FROM '{csv_path}' WITH (FORMAT csv, HEADER true)",
+        ]
 
 
 def alembic(*args: str, env: dict[str, str]) -> None:
@@ -148,10 +260,18 @@ def alembic(*args: str, env: dict[str, str]) -> None:
         raise SystemExit(f"bench_seed.py: alembic {' '.join(args)} failed: {last}")
 
 
-def best(runs: int, backend: Backend, command: list[str], env: dict[str, str]) -> Run:
+def best(
+    runs: int,
+    backend: Backend,
+    command: list[str],
+    env: dict[str, str],
+    prepare: Callable[[], object] | None = None,
+) -> Run:
     results = []
     for _ in range(runs):
         backend.fresh_schema(env)
+        if prepare is not None:
+            prepare()
         results.append(timed(command, env))
     return min(results, key=lambda run: run.seconds)
 
@@ -160,7 +280,30 @@ def write_csv(path: Path, n: int) -> None:
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(["username", "email", "full_name"])
-        writer.writerows(fake_users(n))
+        writer.writerows(users_like_the_seed(n))
+
+
+def write_posts_csv(path: Path, n: int) -> None:
+    """Post ``n`` by user ``n``, the author given by username."""
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["user.username", "title"])
+        writer.writerows(
+            (username, f"Post {number} by {username}")
+            for number, (username, _, _) in enumerate(users_like_the_seed(n), 1)
+        )
+
+
+def seed_command(*args: str) -> list[str]:
+    return [sys.executable, str(SCRIPTS / "seed.py"), *args, "--quiet"]
+
+
+def row(backend: str, kind: str, n: int, seed: Run, other: Run, other_name: str = "") -> str:
+    return (
+        f"{backend:<10} {kind:<6} {n:>9,} {seed.seconds:>7.2f} {other.seconds:>7.2f} "
+        f"{other_name:<15} {n / seed.seconds:>12,.0f} {seed.seconds / other.seconds:>6.2f} "
+        f"{seed.peak_rss_mb:>12.0f} {other.peak_rss_mb:>13.0f}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,7 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("-n", type=int, action="append", help="users to load (repeatable)")
     parser.add_argument("--runs", type=int, default=2, help="runs of each, best kept (default 2)")
-    parser.add_argument("--csv", action="store_true", help="also load from a CSV file")
+    parser.add_argument(
+        "--csv", action="store_true", help="also load from CSV files (users, then posts)"
+    )
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -185,15 +330,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the same database through PgBouncer (default: $BENCH_PGBOUNCER_URL)",
     )
     parser.add_argument("--raw", nargs=3, help=argparse.SUPPRESS)  # the raw worker
+    parser.add_argument("--seed-posts", help=argparse.SUPPRESS)  # the posts worker
     args = parser.parse_args(argv)
     if args.raw:
         backend, n, csv_path = args.raw
         raw_load(backend, int(n), csv_path)
         return 0
+    if args.seed_posts:
+        seed_posts(args.seed_posts)
+        return 0
     if args.pgbouncer and not args.postgres:
         parser.error("--pgbouncer needs --postgres, the same database without it")
 
     counts = args.n or [1_000_000]
+    this = str(Path(__file__).resolve())
     with tempfile.TemporaryDirectory() as directory:
         sqlite_file = str(Path(directory) / "bench.db")
         backends = [Backend("sqlite", f"sqlite:///{sqlite_file}", sqlite_file)]
@@ -204,48 +354,51 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Backend("pgbouncer", args.pgbouncer, _libpq(args.pgbouncer), args.postgres)
             )
         header = (
-            f"{'backend':<10} {'input':<6} {'N':>9} {'seed s':>7} {'raw s':>7} "
-            f"{'seed rows/s':>12} {'raw rows/s':>11} {'ratio':>6} "
-            f"{'seed RSS MB':>12} {'raw RSS MB':>11}"
+            f"{'backend':<10} {'input':<6} {'N':>9} {'seed s':>7} {'vs s':>7} {'vs':<15} "
+            f"{'seed rows/s':>12} {'ratio':>6} {'seed RSS MB':>12} {'vs RSS MB':>13}"
         )
         print(header)
         print("-" * len(header))
         for n in counts:
-            csv_path = Path(directory) / f"users-{n}.csv"
-            inputs = ["fake"]
+            users_csv = Path(directory) / f"users-{n}.csv"
+            posts_csv = Path(directory) / f"posts-{n}.csv"
             if args.csv:
-                write_csv(csv_path, n)
-                inputs.append("csv")
+                write_csv(users_csv, n)
+                write_posts_csv(posts_csv, n)
             for backend in backends:
                 env = backend.environment()
-                for kind in inputs:
-                    seed_args = ["--fake", str(n)] if kind == "fake" else ["--file", str(csv_path)]
-                    seed_run = best(
-                        args.runs,
-                        backend,
-                        [sys.executable, str(SCRIPTS / "seed.py"), *seed_args, "--quiet"],
-                        env,
-                    )
-                    raw_run = best(
-                        args.runs,
-                        backend,
-                        [
-                            sys.executable,
-                            str(Path(__file__).resolve()),
-                            "--raw",
-                            backend.name,
-                            str(n),
-                            str(csv_path) if kind == "csv" else "",
-                        ],
-                        env,
-                    )
-                    print(
-                        f"{backend.name:<10} {kind:<6} {n:>9,} {seed_run.seconds:>7.2f} "
-                        f"{raw_run.seconds:>7.2f} {n / seed_run.seconds:>12,.0f} "
-                        f"{n / raw_run.seconds:>11,.0f} {seed_run.seconds / raw_run.seconds:>6.2f} "
-                        f"{seed_run.peak_rss_mb:>12.0f} {raw_run.peak_rss_mb:>11.0f}",
-                        flush=True,
-                    )
+
+                def raw(csv_path: str, backend: Backend = backend, n: int = n) -> list[str]:
+                    return [sys.executable, this, "--raw", backend.name, str(n), csv_path]
+
+                seed_run = best(args.runs, backend, seed_command("--fake", str(n)), env)
+                raw_run = best(args.runs, backend, raw(""), env)
+                print(row(backend.name, "fake", n, seed_run, raw_run, "raw driver"), flush=True)
+                if not args.csv:
+                    continue
+                seed_run = best(args.runs, backend, seed_command("--file", str(users_csv)), env)
+                raw_run = best(args.runs, backend, raw(str(users_csv)), env)
+                print(row(backend.name, "csv", n, seed_run, raw_run, "raw driver"), flush=True)
+                if backend.name != "pgbouncer":  # psql \\copy is the same through it
+                    tool = backend.loader_tool(users_csv)
+                    tool_run = best(args.runs, backend, tool, env)
+                    name = "sqlite3 .import" if backend.name == "sqlite" else "psql \\copy"
+                    print(row(backend.name, "csv", n, seed_run, tool_run, name), flush=True)
+
+                def users_then_table(
+                    backend: Backend = backend, env: dict[str, str] = env, users: Path = users_csv
+                ) -> None:
+                    timed(seed_command("--file", str(users)), env)
+                    create_posts_table(backend.migration_url or backend.url)
+
+                posts_run = best(
+                    args.runs,
+                    backend,
+                    [sys.executable, this, "--seed-posts", str(posts_csv)],
+                    env,
+                    prepare=users_then_table,
+                )
+                print(row(backend.name, "posts", n, posts_run, seed_run, "users csv"), flush=True)
     return 0
 
 

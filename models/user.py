@@ -41,6 +41,8 @@ class User(Base):
 
     @validates("username")
     def _check_username(self, key: str, username: str) -> str:
+        if not isinstance(username, str):
+            return username  # None and the like: NOT NULL and the column type judge
         if not username.isascii():
             # One spelling per name: "José" typed as e + U+0301 (NFD, as
             # macOS file names have it) is stored as the one character é.
@@ -51,6 +53,8 @@ class User(Base):
 
     @validates("email")
     def _check_email(self, key: str, email: str) -> str:
+        if not isinstance(email, str):
+            return email
         match = EMAIL.fullmatch(email)
         # The local part may hold almost anything, but not control
         # characters or terminal escapes.

@@ -49,6 +49,26 @@ def bench(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_the_raw_side_loads_the_rows_the_seed_generates() -> None:
+    """Otherwise the two sides of the comparison would not do the same work."""
+    import importlib.util
+
+    from seeding.fake import fake_rows
+    from sqlalchemy import create_engine
+
+    from models import Base
+
+    spec = importlib.util.spec_from_file_location("bench_seed", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        generated = [tuple(row) for row in fake_rows(connection, Base.metadata.tables["users"], 1000)]
+    assert generated == list(module.users_like_the_seed(1000))
+
+
 def test_a_failing_child_does_not_print_the_password() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

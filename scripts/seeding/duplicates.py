@@ -48,8 +48,14 @@ class _ExactKey:
         self.hashes = array("q")
 
     def add(self, line: int, row: Row) -> None:
+        if len(self.positions) == 1:  # the usual key, and the quick way
+            value = row[self.positions[0]]
+            if value is not None:  # NULLs never conflict
+                self.lines.append(line)
+                self.hashes.append(hash(value))
+            return
         values = tuple(row[position] for position in self.positions)
-        if None not in values:  # NULLs never conflict
+        if None not in values:
             self.lines.append(line)
             self.hashes.append(hash(values))
 
@@ -127,6 +133,9 @@ class Duplicates:
             else _StagedKey(connection, heading, columns, positions, resources)
             for heading, columns, positions in keys
         ]
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
 
     def add(self, line: int, row: Row) -> None:
         for key in self.keys:

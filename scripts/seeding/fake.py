@@ -55,11 +55,11 @@ def fake_columns(table: Table) -> list[Column[Any]]:
     ]
 
 
-def fake_rows(connection: Connection, table: Table, count: int) -> Iterator[list[Any]]:
+def fake_rows(connection: Connection, table: Table, count: int) -> Iterator[tuple[Any, ...]]:
     """Rows 1 to ``count`` of ``table``, in the order of :func:`fake_columns`."""
     makers = [_maker(connection, column) for column in fake_columns(table)]
-    for n in range(1, count + 1):
-        yield [make(n) for make in makers]
+    # A column at a time, zipped into rows in C: the fastest way Python has.
+    return zip(*(map(make, range(1, count + 1)) for make in makers), strict=True)
 
 
 def _maker(connection: Connection, column: Column[Any]) -> Make:

@@ -9,7 +9,7 @@ input (seeding/duplicates.py) → write (seeding/writers.py). Generated rows
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -91,9 +91,18 @@ def load(
     fields: list[Field] = []
     if source.fake is not None:
         columns = fake_columns(table)
-        rows: Iterable[tuple[int, list[Any]]] = enumerate(
-            fake_rows(connection, table, source.fake), 1
-        )
+        generated = fake_rows(connection, table, source.fake)
+        with ExitStack() as resources:
+            # Valid and unique by construction: straight to the writer.
+            write = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
+            read = inserted = 0
+            for batch in batches(generated, options.batch_size):
+                batch_read, batch_inserted = write(batch)
+                read += batch_read
+                inserted += batch_inserted
+                if options.on_batch is not None:
+                    options.on_batch(source, batch_read)
+        return LoadResult(table.name, read, inserted)
     else:
         assert source.stream is not None
         text = io.TextIOWrapper(
@@ -116,9 +125,7 @@ def load(
 
     with ExitStack() as resources:
         references = References(connection, fields, resources)
-        # Generated rows are unique by construction.
-        keys = _keys(table, columns, fields) if source.fake is None else []
-        duplicates = Duplicates(connection, keys, resources)
+        duplicates = Duplicates(connection, _keys(table, columns, fields), resources)
         write = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
         read = inserted = 0
         for batch in batches(rows, options.batch_size):
@@ -142,8 +149,13 @@ def load(
 
 
 def _noted(batch: Iterator[tuple[int, list[Any]]], duplicates: Duplicates) -> Iterator[list[Any]]:
+    if not duplicates:
+        for _, row in batch:
+            yield row
+        return
+    add = duplicates.add
     for line, row in batch:
-        duplicates.add(line, row)
+        add(line, row)
         yield row
 
 

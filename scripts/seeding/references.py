@@ -1,10 +1,12 @@
 """Foreign keys given by natural key: ``user.username`` in a file becomes ``user_id``.
 
 The ids are looked up in the database, in the seed's own transaction, so a
-parent loaded earlier in the same run is found too. The values of a batch go
-into a temporary table of the unique column's own type and are joined with
-the parent table: the database matches them as it matches everything else
-(on MySQL, ``José`` finds ``jose``).
+parent loaded earlier in the same run is found too, and the database matches
+the values as it matches everything else (on MySQL, ``José`` finds ``jose``).
+Where it compares text exactly (seeding/duplicates.py), a batch's values are
+looked up with ``IN`` lists; otherwise they go into a temporary table of the
+unique column's own type, joined with the parent table, which tells which
+given value found which row.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from sqlalchemy import Column, Table, insert, select
 from sqlalchemy.engine import Connection
 
 from seeding.columns import Field, Reference
+from seeding.duplicates import compared_exactly
 from seeding.staging import temporary_table
 
 Report = Callable[[int, str, str], None]
+# Values per IN list: well under every backend's limit on bound parameters.
+IN_LIST = 5000
 
 
 class _Lookup:
@@ -27,17 +32,28 @@ class _Lookup:
         self.connection = connection
         self.reference = reference
         self.resources = resources
+        self.exact = compared_exactly(reference.by, connection.dialect.name)
         self.staging: Table | None = None
 
     def ids(self, values: set[Any]) -> dict[Any, Any]:
         """The parent id for each value of ``values`` that a parent row has."""
+        by, to = self.reference.by, self.reference.to
+        if self.exact:
+            # The database returns the values as given: a plain IN finds them,
+            # through the unique column's index.
+            found: dict[Any, Any] = {}
+            ordered = list(values)
+            for start in range(0, len(ordered), IN_LIST):
+                chunk = ordered[start : start + IN_LIST]
+                found.update(self.connection.execute(select(by, to).where(by.in_(chunk))).all())
+            return found
         if self.staging is None:
             self.staging = self.resources.enter_context(
-                temporary_table(self.connection, "lookup", Column("value", self.reference.by.type))
+                temporary_table(self.connection, "lookup", Column("value", by.type))
             )
         self.connection.execute(self.staging.delete())
         self.connection.execute(insert(self.staging), [{"value": value} for value in values])
-        given, by, to = self.staging.c.value, self.reference.by, self.reference.to
+        given = self.staging.c.value
         query = select(given, to).join_from(self.staging, by.table, by == given)
         return dict(self.connection.execute(query).all())
 

@@ -56,3 +56,13 @@ def test_username_is_required(session: Session) -> None:
     session.add(User(email="nobody@example.com"))
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+def test_the_rules_apply_to_the_applications_writes_too() -> None:
+    """The seed checks rows with these same @validates rules (README, Seeding)."""
+    user = User(username="Jose\u0301", email="Jo@Example.COM")
+    assert (user.username, user.email) == ("Jos\u00e9", "Jo@example.com")
+    with pytest.raises(ValueError, match="may contain only letters"):
+        User(username="no spaces", email="a@example.com")
+    with pytest.raises(ValueError, match="is not an email address"):
+        User(username="ann", email="ann at example.com")
