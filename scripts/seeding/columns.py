@@ -11,6 +11,7 @@ the seed looks the ids up (seeding/references.py).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -52,6 +53,7 @@ FALSE = frozenset({"false", "f", "no", "n", "0"})
 INTEGER_RANGES = {SmallInteger: 15, BigInteger: 63, Integer: 31}
 
 Convert = Callable[[Any], Any]
+ConvertAll = Callable[[Sequence[Any]], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class Field:
 
     heading: str
     column: Column[Any]
-    convert: Convert
+    convert: Convert  # one value
+    convert_all: ConvertAll  # a column of values, the same way
     reference: Reference | None = None
 
 
@@ -342,16 +345,10 @@ def model_rules(table: Table, mappers: Sequence[Mapper[Any]]) -> dict[str, Conve
             column = mapper.columns.get(key)
             if column is None or column.table is not table:
                 continue
-
-            def rule(
-                value: Any, method: Any = method, key: str = key, instance: Any = instance
-            ) -> Any:
-                try:
-                    return method(instance, key, value)
-                except ValueError as error:
-                    raise InvalidValue(str(error)) from None
-
-            rules[column.name] = rule
+            # (SQLAlchemy's annotation says str; it is the method.) A rule
+            # raises ValueError, which _chain makes an InvalidValue.
+            function = cast(Callable[..., Any], method)
+            rules[column.name] = functools.partial(function, instance, key)
     return rules
 
 
@@ -385,11 +382,50 @@ def _chain(column: Column[Any], *steps: Convert) -> Convert:
         check, rule = steps
 
         def convert(value: Any) -> Any:
-            return missing() if value is None else rule(check(value))
+            if value is None:
+                return missing()
+            checked = check(value)
+            try:
+                return rule(checked)
+            except InvalidValue:
+                raise
+            except ValueError as error:
+                raise InvalidValue(str(error)) from None
 
     else:
         raise ValueError("a column has a type check and at most one rule")
     return convert
+
+
+def _for_columns(convert: Convert, type_: TypeEngine[Any], rule: Convert | None) -> ConvertAll:
+    """``convert`` for a whole column of values at once: raises InvalidValue if any fails.
+
+    For text the usual case (no NULLs, all short enough, all printable) is
+    settled by C-level built-ins over the column, which together imply that
+    ``convert``'s own check passes; anything else goes through ``convert``.
+    """
+    length = type_.length if isinstance(type_, String) else None
+    text = isinstance(type_, String) and not isinstance(type_, (Enum, Uuid))
+
+    def convert_all(values: Sequence[Any]) -> list[Any]:
+        if not (
+            text
+            and None not in values
+            and set(map(type, values)) == {str}
+            and (length is None or max(map(len, values)) <= length)
+            and all(map(str.isprintable, values))
+        ):
+            return list(map(convert, values))
+        if rule is None:
+            return list(values)
+        try:
+            return list(map(rule, values))
+        except InvalidValue:
+            raise
+        except ValueError as error:
+            raise InvalidValue(str(error)) from None
+
+    return convert_all
 
 
 def fields_for(
@@ -409,8 +445,10 @@ def fields_for(
             check = type_check(column, from_text=from_text)
             if check is None:
                 return f"cannot check values of {table.name}.{heading} ({column.type}) yet"
-            steps = (check, rules[heading]) if heading in rules else (check,)
-            fields.append(Field(heading, column, _chain(column, *steps)))
+            rule = rules.get(heading)
+            convert = _chain(column, *((check, rule) if rule else (check,)))
+            convert_all = _for_columns(convert, base_type(column.type), rule)
+            fields.append(Field(heading, column, convert, convert_all))
         elif "." in heading:
             reference = _reference(table, heading)
             if isinstance(reference, str):
@@ -419,7 +457,9 @@ def fields_for(
             check = type_check(reference.by, from_text=from_text)
             if check is None:
                 return f"cannot look rows up by {reference.by.table.name}.{reference.by.name}"
-            fields.append(Field(heading, column, _chain(column, check), reference))
+            convert = _chain(column, check)
+            convert_all = _for_columns(convert, base_type(reference.by.type), None)
+            fields.append(Field(heading, column, convert, convert_all, reference))
         elif heading in table.columns:
             return (
                 f"{heading} is filled by the database; "

@@ -47,17 +47,17 @@ class _ExactKey:
         self.lines = array("q")
         self.hashes = array("q")
 
-    def add(self, line: int, row: Row) -> None:
+    def add(self, pairs: Sequence[tuple[int, Row]]) -> None:
+        """Note the key of each ``(line, row)``."""
         if len(self.positions) == 1:  # the usual key, and the quick way
-            value = row[self.positions[0]]
-            if value is not None:  # NULLs never conflict
-                self.lines.append(line)
-                self.hashes.append(hash(value))
-            return
-        values = tuple(row[position] for position in self.positions)
-        if None not in values:
-            self.lines.append(line)
-            self.hashes.append(hash(values))
+            position = self.positions[0]
+            keyed = [(line, row[position]) for line, row in pairs]
+        else:
+            keyed = [(line, tuple(row[p] for p in self.positions)) for line, row in pairs]
+            keyed = [(line, key) for line, key in keyed if None not in key]
+        # NULLs never conflict.
+        self.lines.extend([line for line, key in keyed if key is not None])
+        self.hashes.extend([hash(key) for _, key in keyed if key is not None])
 
     def report(self, report: Report) -> None:
         if len(set(self.hashes)) == len(self.hashes):
@@ -92,10 +92,11 @@ class _StagedKey:
         self.names = [f"k{index}" for index in range(len(columns))]
         self.pending: list[dict[str, Any]] = []
 
-    def add(self, line: int, row: Row) -> None:
-        values = [row[position] for position in self.positions]
-        if None not in values:
-            self.pending.append({"line": line, **dict(zip(self.names, values, strict=True))})
+    def add(self, pairs: Sequence[tuple[int, Row]]) -> None:
+        for line, row in pairs:
+            values = [row[position] for position in self.positions]
+            if None not in values:
+                self.pending.append({"line": line, **dict(zip(self.names, values, strict=True))})
 
     def flush(self) -> None:
         if self.pending:
@@ -137,9 +138,10 @@ class Duplicates:
     def __bool__(self) -> bool:
         return bool(self.keys)
 
-    def add(self, line: int, row: Row) -> None:
+    def add(self, pairs: Sequence[tuple[int, Row]]) -> None:
+        """Note the keys of each ``(line, row)`` of a batch."""
         for key in self.keys:
-            key.add(line, row)
+            key.add(pairs)
 
     def flush(self) -> None:
         for key in self.keys:

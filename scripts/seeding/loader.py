@@ -133,8 +133,7 @@ def load(
                 batch = iter(references.resolve(list(batch), checker.report))
             if checker.problem_count:
                 # Nothing will be written; go on only to find the other problems.
-                for line, row in batch:
-                    duplicates.add(line, row)
+                duplicates.add(list(batch))
                 continue
             batch_read, batch_inserted = write(_noted(batch, duplicates))
             duplicates.flush()
@@ -149,14 +148,17 @@ def load(
 
 
 def _noted(batch: Iterator[tuple[int, list[Any]]], duplicates: Duplicates) -> Iterator[list[Any]]:
+    """The rows of ``batch``; once they are all read, their keys go to ``duplicates``."""
     if not duplicates:
         for _, row in batch:
             yield row
         return
-    add = duplicates.add
-    for line, row in batch:
-        add(line, row)
-        yield row
+    pairs: list[tuple[int, list[Any]]] = []
+    keep = pairs.append
+    for pair in batch:
+        keep(pair)
+        yield pair[1]
+    duplicates.add(pairs)
 
 
 def _python_defaults(

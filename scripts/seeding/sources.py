@@ -94,7 +94,7 @@ def _csv_rows(reader: Any, name: str, width: int) -> Iterator[RawRow]:
             if len(fields) != width:
                 yield (start, None, f"has {len(fields)} fields; the header has {width}")
                 continue
-            yield (start, [field if field != "" else None for field in fields], None)
+            yield (start, [field or None for field in fields], None)
     except csv.Error as error:
         raise SourceError(Problem(name, reader.line_num, "csv", str(error))) from None
 

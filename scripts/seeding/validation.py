@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 from seeding.columns import Field
@@ -10,6 +11,8 @@ from seeding.records import InvalidValue, Problem
 from seeding.sources import RawRow
 
 SHOWN_PROBLEMS = 20
+# Rows checked together, a column at a time.
+CHUNK = 1024
 
 
 class Checker:
@@ -31,14 +34,34 @@ class Checker:
         """``(line, values)`` for each row whose values all fit their columns.
 
         A row that does not is reported (every field of it) and left out.
+        Rows are checked a chunk at a time, a column at a time (the common
+        case, a chunk with no problem, costs least that way); a chunk with a
+        problem is checked again row by row, to find and report each one.
         """
+        iterator = iter(raw)
+        while chunk := list(islice(iterator, CHUNK)):
+            try:
+                if any(values is None for _, values, _ in chunk):
+                    raise InvalidValue("a row of the wrong shape")
+                columns = zip(*(values for _, values, _ in chunk), strict=True)
+                converted = [
+                    field.convert_all(column) for field, column in zip(fields, columns, strict=True)
+                ]
+            except InvalidValue:
+                yield from self._row_by_row(chunk, fields)
+                continue
+            lines = [line for line, _, _ in chunk]
+            yield from zip(lines, map(list, zip(*converted, strict=True)), strict=True)
+
+    def _row_by_row(
+        self, chunk: Sequence[RawRow], fields: Sequence[Field]
+    ) -> Iterator[tuple[int, list[Any]]]:
         converters = [field.convert for field in fields]
-        for line, values, error in raw:
+        for line, values, error in chunk:
             if values is None:
                 self.report(line, "row", error or "cannot be read")
                 continue
             try:
-                # The common case, once per row of files with millions of rows.
                 yield (
                     line,
                     [convert(value) for convert, value in zip(converters, values, strict=True)],
