@@ -4,18 +4,21 @@ The ids are looked up in the database, in the seed's own transaction, so a
 parent loaded earlier in the same run is found too, and the database matches
 the values as it matches everything else (on MySQL, ``José`` finds ``jose``).
 Where it compares text exactly (seeding/duplicates.py), a batch's values are
-looked up with ``IN`` lists; otherwise they go into a temporary table of the
+looked up directly (``= ANY(array)`` on PostgreSQL, ``IN json_each(...)`` on
+SQLite: one parameter for the batch); otherwise they go into a temporary table of the
 unique column's own type, joined with the parent table, which tells which
 given value found which row.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from sqlalchemy import Column, Table, insert, select
+from sqlalchemy import Column, Table, any_, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from seeding.columns import Field, Reference
@@ -23,8 +26,6 @@ from seeding.duplicates import compared_exactly
 from seeding.staging import temporary_table
 
 Report = Callable[[int, str, str], None]
-# Values per IN list: well under every backend's limit on bound parameters.
-IN_LIST = 5000
 
 
 class _Lookup:
@@ -39,14 +40,9 @@ class _Lookup:
         """The parent id for each value of ``values`` that a parent row has."""
         by, to = self.reference.by, self.reference.to
         if self.exact:
-            # The database returns the values as given: a plain IN finds them,
-            # through the unique column's index.
-            found: dict[Any, Any] = {}
-            ordered = list(values)
-            for start in range(0, len(ordered), IN_LIST):
-                chunk = ordered[start : start + IN_LIST]
-                found.update(self.connection.execute(select(by, to).where(by.in_(chunk))).all())
-            return found
+            # The database returns the values as given, so they can be asked
+            # for directly, through the unique column's index.
+            return dict(self.connection.execute(self._exact_query(values)).all())
         if self.staging is None:
             self.staging = self.resources.enter_context(
                 temporary_table(self.connection, "lookup", Column("value", by.type))
@@ -56,6 +52,20 @@ class _Lookup:
         given = self.staging.c.value
         query = select(given, to).join_from(self.staging, by.table, by == given)
         return dict(self.connection.execute(query).all())
+
+    def _exact_query(self, values: set[Any]) -> Any:
+        """The (value, id) rows for ``values``, with one bound parameter where the
+        backend can take a list as one (thousands of parameters make a query slow
+        to build and to plan)."""
+        by, to = self.reference.by, self.reference.to
+        dialect = self.connection.dialect.name
+        if dialect == "postgresql":
+            given = bindparam("values", list(values), type_=postgresql.ARRAY(by.type))
+            return select(by, to).where(by == any_(given))
+        if dialect == "sqlite" and all(type(value) in (str, int) for value in values):
+            listed = func.json_each(json.dumps(list(values))).table_valued("value")
+            return select(by, to).where(by.in_(select(listed.c.value)))
+        return select(by, to).where(by.in_(list(values)))
 
 
 class References:
