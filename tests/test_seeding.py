@@ -33,12 +33,11 @@ from sqlalchemy import (
     String,
     Table,
     func,
-    pool,
     select,
 )
 from sqlalchemy.engine import Connection
 
-from models.database import make_engine
+from tests.migration_checks import connected
 from tests.scratch import BACKEND, SERVER_URL, scratch_database
 from tests.shop import MAPPERS, Author, Post, Shop, Tag
 
@@ -60,27 +59,18 @@ TAGS_JSONL = """{"name": "sql", "code": "00000000-0000-0000-0000-00000000000a"}
 @pytest.fixture(scope="session")
 def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
     with scratch_database(SERVER_URL, tmp_path_factory.mktemp("shop")) as url:
-        engine = make_engine(url, poolclass=pool.NullPool)
-        try:
-            Shop.metadata.create_all(engine)
-        finally:
-            engine.dispose()
+        with connected(url) as connection:
+            Shop.metadata.create_all(connection)
+            connection.commit()
         yield url
 
 
 @pytest.fixture
 def shop(shop_url: URL) -> Iterator[Connection]:
     """A connection to the shop's database, in a transaction rolled back afterwards."""
-    engine = make_engine(shop_url, poolclass=pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            transaction = connection.begin()
-            try:
-                yield connection
-            finally:
-                transaction.rollback()
-    finally:
-        engine.dispose()
+    with connected(shop_url) as connection, connection.begin() as transaction:
+        yield connection
+        transaction.rollback()
 
 
 def write_seeds(directory: Path, files: dict[str, str]) -> Path:
@@ -322,14 +312,12 @@ def test_a_problem_in_a_child_file_writes_nothing_at_all(tmp_path: Path, shop_ur
          "posts.csv": "author.handle,slug,title\nada,a,A\nghost,b,B\n"},
     )  # fmt: skip
     sources = seed_directory(seeds, Shop.metadata)
-    engine = make_engine(shop_url, poolclass=pool.NullPool)
     try:
-        with engine.connect() as connection:
+        with connected(shop_url) as connection:
             with pytest.raises(InvalidInput, match="1 problem"):
                 load_all(connection, sources, mappers=MAPPERS)
             assert connection.scalar(select(func.count()).select_from(Author)) == 0
     finally:
-        engine.dispose()
         for source in sources:
             assert source.stream is not None
             source.stream.close()
@@ -466,24 +454,20 @@ def test_a_new_nullable_column_is_loaded_with_no_seeding_code_changed(
     metadata = MetaData()
     authors = Shop.metadata.tables["authors"].to_metadata(metadata)
     authors.append_column(Column("nickname", String(20)))
-    engine = make_engine(empty_database_url, poolclass=pool.NullPool)
-    try:
-        with engine.begin() as connection:
-            metadata.create_all(connection)
-            seeds = write_seeds(
-                tmp_path / "seeds",
-                {"authors.csv": "handle,kind,joined,nickname\nada,staff,2026-01-31,Countess\n"},
-            )
-            assert counts(load_directory(connection, seeds, metadata)) == [("authors", 1, 0)]
-            assert connection.scalar(select(authors.c.nickname)) == "Countess"
-            too_long = write_seeds(
-                tmp_path / "more",
-                {"authors.csv": f"handle,kind,joined,nickname\nbo,staff,2026-01-31,{'x' * 21}\n"},
-            )
-            with pytest.raises(InvalidInput) as raised:
-                load_directory(connection, too_long, metadata)
-            assert str(raised.value.problems[0]).endswith(
-                "authors.csv:2: nickname: is longer than 20 characters"
-            )
-    finally:
-        engine.dispose()
+    with connected(empty_database_url) as connection, connection.begin():
+        metadata.create_all(connection)
+        seeds = write_seeds(
+            tmp_path / "seeds",
+            {"authors.csv": "handle,kind,joined,nickname\nada,staff,2026-01-31,Countess\n"},
+        )
+        assert counts(load_directory(connection, seeds, metadata)) == [("authors", 1, 0)]
+        assert connection.scalar(select(authors.c.nickname)) == "Countess"
+        too_long = write_seeds(
+            tmp_path / "more",
+            {"authors.csv": f"handle,kind,joined,nickname\nbo,staff,2026-01-31,{'x' * 21}\n"},
+        )
+        with pytest.raises(InvalidInput) as raised:
+            load_directory(connection, too_long, metadata)
+        assert str(raised.value.problems[0]).endswith(
+            "authors.csv:2: nickname: is longer than 20 characters"
+        )

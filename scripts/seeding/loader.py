@@ -86,48 +86,58 @@ def load(
     meanwhile. ``mappers`` are searched for the ``@validates`` rules of the
     table's model.
     """
-    table = source.table
-    checker = Checker(source.name)
-    fields: list[Field] = []
     if source.fake is not None:
-        columns = fake_columns(table)
-        generated = fake_rows(connection, table, source.fake)
-        with ExitStack() as resources:
-            # Valid and unique by construction: straight to the writer.
-            write = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
-            read = inserted = 0
-            for batch in batches(generated, options.batch_size):
-                batch_read, batch_inserted = write(batch)
-                read += batch_read
-                inserted += batch_inserted
-                if options.on_batch is not None:
-                    options.on_batch(source, batch_read)
-        return LoadResult(table.name, read, inserted)
-    else:
-        assert source.stream is not None
-        text = io.TextIOWrapper(
-            source.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
-        )
-        headings, header_line, raw = READERS[source.format](text, source.name)
-        if headings is None:
-            return LoadResult(table.name, 0, 0)
-        found = fields_for(
-            table, headings, rules=model_rules(table, mappers), from_text=source.format == "csv"
-        )
-        if isinstance(found, str):
-            field = "header" if source.format == "csv" else "row"
-            raise SourceError(Problem(source.name, header_line, field, found))
-        fields = found
-        columns = [field.column for field in fields]
-        defaults = _python_defaults(table, columns)
-        columns += [column for column, _ in defaults]
-        rows = _with_defaults(checker.rows(raw, fields), [make for _, make in defaults])
+        return _load_generated(connection, source, options)
+    return _load_file(connection, source, options, mappers)
 
+
+def _load_generated(connection: Connection, source: Source, options: Options) -> LoadResult:
+    """Generated rows are valid and unique by construction: straight to the writer."""
+    assert source.fake is not None
+    table = source.table
+    rows = fake_rows(connection, table, source.fake)
+    read = inserted = 0
+    with ExitStack() as resources:
+        write = writer_for(
+            connection, table, fake_columns(table), resources, dry_run=options.dry_run
+        )
+        for batch in batches(rows, options.batch_size):
+            batch_read, batch_inserted = write(batch)
+            read += batch_read
+            inserted += batch_inserted
+            if options.on_batch is not None:
+                options.on_batch(source, batch_read)
+    return LoadResult(table.name, read, inserted)
+
+
+def _load_file(
+    connection: Connection, source: Source, options: Options, mappers: Sequence[Mapper[Any]]
+) -> LoadResult:
+    assert source.stream is not None
+    table = source.table
+    text = io.TextIOWrapper(
+        source.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+    headings, header_line, raw = READERS[source.format](text, source.name)
+    if headings is None:
+        return LoadResult(table.name, 0, 0)
+    fields = fields_for(
+        table, headings, rules=model_rules(table, mappers), from_text=source.format == "csv"
+    )
+    if isinstance(fields, str):
+        where = "header" if source.format == "csv" else "row"
+        raise SourceError(Problem(source.name, header_line, where, fields))
+    columns = [field.column for field in fields]
+    defaults = _python_defaults(table, columns)
+    columns += [column for column, _ in defaults]
+    checker = Checker(source.name)
+    rows = _with_defaults(checker.rows(raw, fields), [make for _, make in defaults])
+
+    read = inserted = 0
     with ExitStack() as resources:
         references = References(connection, fields, resources)
         duplicates = Duplicates(connection, _keys(table, columns, fields), resources)
         write = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
-        read = inserted = 0
         for batch in batches(rows, options.batch_size):
             if references:
                 batch = iter(references.resolve(list(batch), checker.report))
@@ -142,8 +152,8 @@ def load(
             if options.on_batch is not None:
                 options.on_batch(source, batch_read)
         duplicates.report(checker.report)
-        if checker.problem_count:
-            raise InvalidInput(source.name, checker.problems_sorted, checker.problem_count)
+    if checker.problem_count:
+        raise InvalidInput(source.name, checker.problems_sorted, checker.problem_count)
     return LoadResult(table.name, read, inserted)
 
 
