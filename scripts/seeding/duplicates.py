@@ -51,13 +51,21 @@ class _ExactKey:
         """Note the key of each ``(line, row)``."""
         if len(self.positions) == 1:  # the usual key, and the quick way
             position = self.positions[0]
-            keyed = [(line, row[position]) for line, row in pairs]
+            keys: list[Any] = [row[position] for _, row in pairs]
         else:
-            keyed = [(line, tuple(row[p] for p in self.positions)) for line, row in pairs]
-            keyed = [(line, key) for line, key in keyed if None not in key]
-        # NULLs never conflict.
-        self.lines.extend([line for line, key in keyed if key is not None])
-        self.hashes.extend([hash(key) for _, key in keyed if key is not None])
+            keys = [tuple(row[p] for p in self.positions) for _, row in pairs]
+        if None in keys or (len(self.positions) > 1 and any(None in key for key in keys)):
+            # NULLs never conflict: leave those rows out.
+            kept = [
+                (line, key)
+                for (line, _), key in zip(pairs, keys, strict=True)
+                if key is not None and not (isinstance(key, tuple) and None in key)
+            ]
+            self.lines.extend([line for line, _ in kept])
+            self.hashes.extend([hash(key) for _, key in kept])
+            return
+        self.lines.extend([line for line, _ in pairs])
+        self.hashes.extend(map(hash, keys))
 
     def report(self, report: Report) -> None:
         if len(set(self.hashes)) == len(self.hashes):
