@@ -154,14 +154,16 @@ def create_posts_table(url: str) -> None:
 def drop_posts_table(url: str) -> None:
     from sqlalchemy import MetaData, Table
 
-    from models.database import make_engine
+    from models.database import ConnectionFailed, run_with_connection
 
-    engine = make_engine(url)
+    def drop(connection: Any) -> None:
+        Table(POSTS, MetaData()).drop(connection, checkfirst=True)
+        connection.commit()
+
     try:
-        with engine.begin() as connection:
-            Table(POSTS, MetaData()).drop(connection, checkfirst=True)
-    finally:
-        engine.dispose()
+        run_with_connection(drop, url)
+    except ConnectionFailed as error:  # one line, the password masked
+        raise SystemExit(f"bench_seed.py: {error}") from None
 
 
 # The measuring side. ---------------------------------------------------------------
