@@ -214,7 +214,7 @@ def test_the_counts_are_this_runs_own_while_another_session_inserts(
 def test_a_second_seed_on_sqlite_waits_for_the_first(
     tmp_path: Path, migrated: URL, db: Engine, seed_here: Callable[..., Outcome]
 ) -> None:
-    first = commands.start(str(commands.SEED_SCRIPT), "--fake", "300000", database=migrated)
+    first = commands.start(str(commands.SEED_SCRIPT), "--fake", "150000", database=migrated)
     try:
         # Its transaction has written its first page: it holds the write lock.
         commands.wait_for(
@@ -227,7 +227,7 @@ def test_a_second_seed_on_sqlite_waits_for_the_first(
     assert first.returncode == 0, stderr
     assert second.returncode == 0, second.stderr
     assert "2 users inserted" in second.stdout
-    assert user_count(db) == 300_000 + 2
+    assert user_count(db) == 150_000 + 2
 
 
 def test_fake_command(migrated: URL, db: Engine, seed_here: Callable[..., Outcome]) -> None:
@@ -624,19 +624,19 @@ def seed_on_a_terminal(database: URL, *args: str) -> tuple[int, str]:
 # two run on SQLite only.
 @pytest.mark.backends("sqlite")
 def test_a_progress_bar_shows_on_a_terminal_unless_quiet(migrated: URL) -> None:
-    status, shown = seed_on_a_terminal(migrated, "--fake", "400000", "--batch-size", "5000")
+    status, shown = seed_on_a_terminal(migrated, "--fake", "250000", "--batch-size", "5000")
     assert status == 0
     assert "rows/s" in shown
-    assert "400k/400k" in shown.replace(".0", "")
+    assert "250k/250k" in shown.replace(".0", "")
 
-    status, shown = seed_on_a_terminal(migrated, "--fake", "400000", "--quiet")
+    status, shown = seed_on_a_terminal(migrated, "--fake", "250000", "--quiet")
     assert status == 0
     assert shown == ""
 
 
 @pytest.mark.backends("sqlite")
 def test_a_file_gets_a_progress_bar_with_an_estimated_end(tmp_path: Path, migrated: URL) -> None:
-    rows = "".join(f"{name},{email}\n" for name, email in some_users(300_000))
+    rows = "".join(f"{name},{email}\n" for name, email in some_users(150_000))
     path = write(tmp_path, "big.csv", "username,email\n" + rows)
     status, shown = seed_on_a_terminal(migrated, "--file", str(path), "--batch-size", "5000")
     assert status == 0
