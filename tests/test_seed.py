@@ -422,6 +422,7 @@ JSON_PROBLEMS = {
         '[\n  {"username": "ann", "email": "a@example.com"},\n  42\n]',
         "3: row: expected an object",
     ),
+    "first not an object": ('[\n  "ann",\n  {"username": "ann"}\n]', "2: row: expected an object"),
     "unknown field": (
         '[\n\n  {"username": "ann", "email": "a@example.com", "age": 3}\n]',
         "3: row: unknown column 'age'",

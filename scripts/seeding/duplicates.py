@@ -31,13 +31,11 @@ Row = Sequence[Any]
 def compared_exactly(column: Column[Any], dialect_name: str) -> bool:
     """Whether the database finds two values of ``column`` equal only when Python does."""
     type_ = base_type(column.type)
-    if not isinstance(type_, String) and type(type_).__name__ != "CITEXT":
+    if type(type_).__name__ == "CITEXT":  # PostgreSQL's case-insensitive text
+        return False
+    if not isinstance(type_, String):
         return True
-    return (
-        dialect_name in {"postgresql", "sqlite"}
-        and type_.collation is None  # type: ignore[attr-defined]
-        and type(type_).__name__ != "CITEXT"
-    )
+    return dialect_name in {"postgresql", "sqlite"} and type_.collation is None
 
 
 class _ExactKey:
@@ -69,7 +67,7 @@ class _ExactKey:
 
     def report(self, report: Report) -> None:
         if len(set(self.hashes)) == len(self.hashes):
-            return  # the usual case, settled without holding line numbers
+            return  # the usual case: no two keys alike
         first_line: dict[int, int] = {}
         for key, line in zip(self.hashes, self.lines, strict=True):
             earlier = first_line.setdefault(key, line)

@@ -212,13 +212,14 @@ class _JsonArray:
             raise self.fail("unexpected data after the list")
 
 
-def _object_rows(objects: Iterator[tuple[int, Any]]) -> Read:
+def _object_rows(objects: Iterator[tuple[int, Any]], name: str) -> Read:
     """Rows of JSON objects, whose headings are the first object's keys."""
     first = next(objects, None)
     if first is None:
         return Read(None, 1, iter(()))
     if not isinstance(first[1], dict):
-        return Read([], first[0], iter([(first[0], None, "expected an object")]))
+        # Its keys would have been the columns: nothing can be read without them.
+        raise SourceError(Problem(name, first[0], "row", "expected an object"))
     headings = list(first[1])
     return Read(headings, first[0], _objects_as_rows(first, objects, headings))
 
@@ -250,12 +251,12 @@ def _chained(first: tuple[int, Any], rest: Iterator[tuple[int, Any]]) -> Iterato
 
 def read_json(text: TextIO, name: str) -> Read:
     """A JSON file holding one list of objects, one object per row."""
-    return _object_rows(_JsonArray(text, name).objects())
+    return _object_rows(_JsonArray(text, name).objects(), name)
 
 
 def read_json_lines(text: TextIO, name: str) -> Read:
     """A JSON Lines file: one object per line."""
-    return _object_rows(_json_lines(text, name))
+    return _object_rows(_json_lines(text, name), name)
 
 
 def _json_lines(text: TextIO, name: str) -> Iterator[tuple[int, Any]]:
