@@ -113,48 +113,88 @@ def _load_generated(connection: Connection, source: Source, options: Options) ->
 def _load_file(
     connection: Connection, source: Source, options: Options, mappers: Sequence[Mapper[Any]]
 ) -> LoadResult:
+    """Load a file, finding its duplicate keys only when it may have any.
+
+    Keeping every key of the input to compare costs memory per row. But a
+    pass that inserts every row it reads has no two rows with one key: the
+    table's unique keys would have skipped the second. So the keys are kept
+    only when that cannot be relied on: a pass that skipped rows (present
+    already, or duplicates) or found other problems is followed by a second
+    pass over the file that writes nothing and reports every problem,
+    duplicates included. Standard input cannot be read twice and a dry run
+    writes nothing to judge by: those keep the keys from the start.
+    """
+    assert source.stream is not None
+    twice = not options.dry_run and source.stream.seekable()
+    result, checker = _read_file(
+        connection, source, options, mappers, keep_keys=not twice, write=True
+    )
+    if twice and (checker.problem_count or result.inserted != result.read):
+        source.stream.seek(0)
+        quiet = Options(batch_size=options.batch_size)
+        _, checker = _read_file(connection, source, quiet, mappers, keep_keys=True, write=False)
+    if checker.problem_count:
+        raise InvalidInput(source.name, checker.problems_sorted, checker.problem_count)
+    return result
+
+
+def _read_file(
+    connection: Connection,
+    source: Source,
+    options: Options,
+    mappers: Sequence[Mapper[Any]],
+    *,
+    keep_keys: bool,
+    write: bool,
+) -> tuple[LoadResult, Checker]:
+    """One pass over ``source``: its rows checked, and written if ``write``."""
     assert source.stream is not None
     table = source.table
+    checker = Checker(source.name)
     text = io.TextIOWrapper(
         source.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
     )
-    headings, header_line, raw = READERS[source.format](text, source.name)
-    if headings is None:
-        return LoadResult(table.name, 0, 0)
-    fields = fields_for(
-        table, headings, rules=model_rules(table, mappers), from_text=source.format == "csv"
-    )
-    if isinstance(fields, str):
-        where = "header" if source.format == "csv" else "row"
-        raise SourceError(Problem(source.name, header_line, where, fields))
-    columns = [field.column for field in fields]
-    defaults = _python_defaults(table, columns)
-    columns += [column for column, _ in defaults]
-    checker = Checker(source.name)
-    rows = _with_defaults(checker.rows(raw, fields), [make for _, make in defaults])
+    try:
+        headings, header_line, raw = READERS[source.format](text, source.name)
+        if headings is None:
+            return LoadResult(table.name, 0, 0), checker
+        fields = fields_for(
+            table, headings, rules=model_rules(table, mappers), from_text=source.format == "csv"
+        )
+        if isinstance(fields, str):
+            where = "header" if source.format == "csv" else "row"
+            raise SourceError(Problem(source.name, header_line, where, fields))
+        columns = [field.column for field in fields]
+        defaults = _python_defaults(table, columns)
+        columns += [column for column, _ in defaults]
+        rows = _with_defaults(checker.rows(raw, fields), [make for _, make in defaults])
 
-    read = inserted = 0
-    with ExitStack() as resources:
-        references = References(connection, fields, resources)
-        duplicates = Duplicates(connection, _keys(table, columns, fields), resources)
-        write = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
-        for batch in batches(rows, options.batch_size):
-            if references:
-                batch = iter(references.resolve(list(batch), checker.report))
-            if checker.problem_count:
-                # Nothing will be written; go on only to find the other problems.
-                duplicates.add(list(batch))
-                continue
-            batch_read, batch_inserted = write(_noted(batch, duplicates))
-            duplicates.flush()
-            read += batch_read
-            inserted += batch_inserted
-            if options.on_batch is not None:
-                options.on_batch(source, batch_read)
-        duplicates.report(checker.report)
-    if checker.problem_count:
-        raise InvalidInput(source.name, checker.problems_sorted, checker.problem_count)
-    return LoadResult(table.name, read, inserted)
+        read = inserted = 0
+        with ExitStack() as resources:
+            references = References(connection, fields, resources)
+            keys = _keys(table, columns, fields) if keep_keys else []
+            duplicates = Duplicates(connection, keys, resources)
+            writer = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
+            for batch in batches(rows, options.batch_size):
+                if references:
+                    batch = iter(references.resolve(list(batch), checker.report))
+                if checker.problem_count or not write:
+                    # Nothing (more) will be written: only find the problems.
+                    duplicates.add(list(batch))
+                    duplicates.flush()
+                    continue
+                batch_read, batch_inserted = writer(_noted(batch, duplicates))
+                duplicates.flush()
+                read += batch_read
+                inserted += batch_inserted
+                if options.on_batch is not None:
+                    options.on_batch(source, batch_read)
+            duplicates.report(checker.report)
+    finally:
+        # The file stays open for a second pass (the wrapper would close it).
+        if not text.closed:
+            text.detach()
+    return LoadResult(table.name, read, inserted), checker
 
 
 def _noted(batch: Iterator[tuple[int, list[Any]]], duplicates: Duplicates) -> Iterator[list[Any]]:
