@@ -367,6 +367,30 @@ def test_a_key_in_another_case_later_is_what_the_database_says(shop: Connection)
     assert (second.inserted, second.already_present) == expected
 
 
+class _Pipe(io.BytesIO):
+    """Standard input as a pipe gives it: it cannot be read twice."""
+
+    def seekable(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("stream", [io.BytesIO, _Pipe], ids=["file", "pipe"])
+def test_duplicates_are_found_in_a_file_and_in_a_pipe(
+    shop: Connection, stream: type[io.BytesIO]
+) -> None:
+    """A file is read a second time to find them; a pipe keeps every key in one pass."""
+    source = Source(
+        table=Shop.metadata.tables["tags"],
+        name="<stdin>",
+        stream=stream(b"name\nsql\npython\nsql\n"),
+    )
+    with pytest.raises(InvalidInput) as raised:
+        load(shop, source, Options(), MAPPERS)
+    assert [str(problem) for problem in raised.value.problems] == [
+        "<stdin>:4: name: duplicates line 2"
+    ]
+
+
 def test_rows_with_a_null_in_a_unique_key_are_not_duplicates(shop: Connection) -> None:
     result = load_text(shop, "tags", "name,code\na,\nb,\n")
     assert result.inserted == 2
