@@ -115,6 +115,19 @@ def unique_keys(table: Table) -> list[tuple[Column[Any], ...]]:
     return distinct
 
 
+def keys_filled(
+    table: Table, columns: Sequence[Column[Any]]
+) -> list[tuple[tuple[Column[Any], ...], list[int]]]:
+    """The unique keys of ``table`` whose columns are all among ``columns``, each with
+    the positions of its columns in ``columns``."""
+    positions = {column.name: position for position, column in enumerate(columns)}
+    return [
+        (key, [positions[column.name] for column in key])
+        for key in unique_keys(table)
+        if all(column.name in positions for column in key)
+    ]
+
+
 def _unique_alone(column: Column[Any]) -> bool:
     return any(key == (column,) for key in unique_keys(column.table))
 
@@ -352,19 +365,31 @@ def model_rules(table: Table, mappers: Sequence[Mapper[Any]]) -> dict[str, Conve
     return rules
 
 
+def python_default(column: Column[Any]) -> Callable[[], Any] | None:
+    """What makes ``column``'s Python-side default (``default=`` in the model), if any.
+
+    The bulk paths do not go through SQLAlchemy's defaults, so the seed applies them.
+    """
+    default: Any = column.default
+    if default is None or default.is_sequence:
+        return None
+    if default.is_callable:
+        # SQLAlchemy wraps a callable that takes no arguments to take the
+        # execution context; there is none here.
+        return lambda: default.arg(None)
+    return lambda: default.arg
+
+
 def _chain(column: Column[Any], *steps: Convert) -> Convert:
     """``steps`` for a value; for none (an empty CSV field, a JSON null or a key an
     object leaves out), NULL, the column's Python default, or "is required"."""
-    default: Any = column.default
+    make_default = python_default(column)
     if column.nullable:
 
         def missing() -> Any:
             return None
-    elif default is not None and not default.is_sequence:
-        # SQLAlchemy wraps a callable that takes no arguments to take the
-        # execution context; there is none here.
-        def missing() -> Any:
-            return default.arg(None) if default.is_callable else default.arg
+    elif make_default is not None:
+        missing = make_default
     else:
 
         def missing() -> Any:

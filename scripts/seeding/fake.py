@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from seeding.columns import base_type, seedable_columns, unique_keys
+from seeding.columns import base_type, python_default, seedable_columns, unique_keys
 
 Make = Callable[[int], Any]
 EPOCH = datetime(2000, 1, 1)
@@ -65,11 +65,9 @@ def fake_rows(connection: Connection, table: Table, count: int) -> Iterator[tupl
 def _maker(connection: Connection, column: Column[Any]) -> Make:
     if "fake" in column.info:
         return column.info["fake"]  # type: ignore[no-any-return]
-    if column.default is not None and not column.default.is_sequence:
-        default: Any = column.default
-        if default.is_callable:
-            return lambda n: default.arg(None)
-        return lambda n: default.arg
+    make_default = python_default(column)
+    if make_default is not None:
+        return lambda n: make_default()
     if column.foreign_keys:
         return _parent(connection, column)
     unique = any(column.name in {c.name for c in key} for key in unique_keys(column.table))

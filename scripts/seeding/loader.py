@@ -18,7 +18,7 @@ from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
 
-from seeding.columns import Field, fields_for, model_rules, unique_keys
+from seeding.columns import Field, fields_for, keys_filled, model_rules, python_default
 from seeding.duplicates import Duplicates
 from seeding.fake import fake_columns, fake_rows
 from seeding.records import Problem, SourceError
@@ -214,25 +214,13 @@ def _noted(batch: Iterator[tuple[int, list[Any]]], duplicates: Duplicates) -> It
 def _python_defaults(
     table: Table, given: Sequence[Column[Any]]
 ) -> list[tuple[Column[Any], Callable[[], Any]]]:
-    """The columns a file leaves out that have a default in Python, not in the database.
-
-    The bulk paths do not go through SQLAlchemy's defaults, so the seed applies them.
-    """
-    defaults: list[tuple[Column[Any], Callable[[], Any]]] = []
+    """The columns a file leaves out that have a default in Python, not in the database."""
     names = {column.name for column in given}
-    for column in table.columns:
-        default: Any = column.default
-        if column.name not in names and default is not None and not default.is_sequence:
-            defaults.append((column, _default_maker(default)))
-    return defaults
-
-
-def _default_maker(default: Any) -> Callable[[], Any]:
-    if default.is_callable:
-        # SQLAlchemy wraps a callable that takes no arguments to take the
-        # execution context; there is none here.
-        return lambda: default.arg(None)
-    return lambda: default.arg
+    return [
+        (column, make)
+        for column in table.columns
+        if column.name not in names and (make := python_default(column)) is not None
+    ]
 
 
 def _with_defaults(
@@ -248,10 +236,7 @@ def _keys(
 ) -> list[tuple[str, Sequence[Column[Any]], list[int]]]:
     """The unique keys a row of ``columns`` fills: (heading to report, columns, positions)."""
     headings = {field.column.name: field.heading for field in fields}
-    positions = {column.name: position for position, column in enumerate(columns)}
-    keys: list[tuple[str, Sequence[Column[Any]], list[int]]] = []
-    for key in unique_keys(table):
-        if all(column.name in positions for column in key):
-            heading = ", ".join(headings.get(column.name, column.name) for column in key)
-            keys.append((heading, key, [positions[column.name] for column in key]))
-    return keys
+    return [
+        (", ".join(headings.get(column.name, column.name) for column in key), key, positions)
+        for key, positions in keys_filled(table, columns)
+    ]

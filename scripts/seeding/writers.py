@@ -30,7 +30,7 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from seeding.columns import unique_keys
+from seeding.columns import keys_filled
 from seeding.staging import temporary_table
 
 Row = Sequence[Any]
@@ -263,14 +263,9 @@ class _DryRun:
         resources: ExitStack,
     ) -> None:
         self.connection = connection
-        given = {column.name for column in columns}
-        self.keys = [
-            key for key in unique_keys(table) if all(column.name in given for column in key)
-        ]
-        in_keys = {column.name for key in self.keys for column in key}
-        self.positions = [
-            position for position, column in enumerate(columns) if column.name in in_keys
-        ]
+        filled = keys_filled(table, columns)
+        self.keys = [key for key, _ in filled]
+        self.positions = sorted({position for _, positions in filled for position in positions})
         self.key_columns = [columns[position] for position in self.positions]
         self.table = table
         self.staging = resources.enter_context(
