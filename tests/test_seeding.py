@@ -434,6 +434,23 @@ def test_a_dry_run_counts_by_every_unique_key_and_writes_nothing(shop: Connectio
     assert shop.scalar(select(func.count()).select_from(Post)) == 1
 
 
+def test_a_table_with_no_unique_key_gets_every_row_each_run_and_dry_run(
+    empty_database_url: URL,
+) -> None:
+    """Nothing can make a row "present" (README, Seeding: "Safe to repeat")."""
+    metadata = MetaData()
+    notes = Table(
+        "notes", metadata, Column("id", Integer, primary_key=True), Column("text", String(50))
+    )
+    with connected(empty_database_url) as connection, connection.begin():
+        metadata.create_all(connection)
+        for dry_run in (True, False, False):
+            source = Source(table=notes, name="notes.csv", stream=io.BytesIO(b"text\na\nb\n"))
+            result = load(connection, source, Options(dry_run=dry_run))
+            assert (result.inserted, result.already_present) == (2, 0)
+        assert connection.scalar(select(func.count()).select_from(notes)) == 4
+
+
 # The order of tables ----------------------------------------------------------------------
 
 

@@ -268,22 +268,29 @@ class _DryRun:
         self.positions = sorted({position for _, positions in filled for position in positions})
         self.key_columns = [columns[position] for position in self.positions]
         self.table = table
-        self.staging = resources.enter_context(
-            temporary_table(
-                connection,
-                "dry_run",
-                *(Column(column.name, column.type) for column in self.key_columns),
+        # With no unique key nothing can make a row present, and there is
+        # nothing to stage (SQLite refuses a table of no columns).
+        self.staging = (
+            resources.enter_context(
+                temporary_table(
+                    connection,
+                    "dry_run",
+                    *(Column(column.name, column.type) for column in self.key_columns),
+                )
             )
+            if self.keys
+            else None
         )
 
     def __call__(self, batch: Iterator[Row]) -> tuple[int, int]:
+        if self.staging is None:
+            read = sum(1 for _ in batch)
+            return read, read
         names = [column.name for column in self.key_columns]
         rows = [
             dict(zip(names, (row[position] for position in self.positions), strict=True))
             for row in batch
         ]
-        if not self.keys:
-            return len(rows), len(rows)  # nothing can make a row present
         staging, table = self.staging.c, self.table.c
         self.connection.execute(self.staging.delete())
         self.connection.execute(insert(self.staging), rows)
