@@ -115,14 +115,15 @@ def _load_file(
 ) -> LoadResult:
     """Load a file, finding its duplicate keys only when it may have any.
 
-    Keeping every key of the input to compare costs memory per row. But a
-    pass that inserts every row it reads has no two rows with one key: the
-    table's unique keys would have skipped the second. So the keys are kept
-    only when that cannot be relied on: a pass that skipped rows (present
-    already, or duplicates) or found other problems is followed by a second
-    pass over the file that writes nothing and reports every problem,
-    duplicates included. Standard input cannot be read twice and a dry run
-    writes nothing to judge by: those keep the keys from the start.
+    Comparing the keys of the input costs a copy of each in a temporary
+    table (seeding/duplicates.py). But a pass that inserts every row it reads
+    has no two rows with one key: the table's unique keys would have skipped
+    the second. So the keys are copied only when that cannot be relied on:
+    a pass that skipped rows (present already, or duplicates) or found other
+    problems is followed by a second pass over the file that writes nothing
+    and reports every problem, duplicates included. Standard input cannot be
+    read twice and a dry run writes nothing to judge by: those copy the keys
+    from the start.
     """
     assert source.stream is not None
     twice = not options.dry_run and source.stream.seekable()
@@ -181,10 +182,13 @@ def _read_file(
                 if checker.problem_count or not write:
                     # Nothing (more) will be written: only find the problems.
                     duplicates.add(list(batch))
-                    duplicates.flush()
                     continue
-                batch_read, batch_inserted = writer(_noted(batch, duplicates))
-                duplicates.flush()
+                pairs: list[tuple[int, list[Any]]] = []
+                batch_read, batch_inserted = writer(_noted(batch, pairs if duplicates else None))
+                if pairs:
+                    # Not while the writer reads the batch: it may be in the
+                    # middle of a COPY on this connection.
+                    duplicates.add(pairs)
                 read += batch_read
                 inserted += batch_inserted
                 if options.on_batch is not None:
@@ -197,18 +201,18 @@ def _read_file(
     return LoadResult(table.name, read, inserted), checker
 
 
-def _noted(batch: Iterator[tuple[int, list[Any]]], duplicates: Duplicates) -> Iterator[list[Any]]:
-    """The rows of ``batch``; once they are all read, their keys go to ``duplicates``."""
-    if not duplicates:
+def _noted(
+    batch: Iterator[tuple[int, list[Any]]], pairs: list[tuple[int, list[Any]]] | None
+) -> Iterator[list[Any]]:
+    """The rows of ``batch``; each ``(line, row)`` is also appended to ``pairs`` if given."""
+    if pairs is None:
         for _, row in batch:
             yield row
         return
-    pairs: list[tuple[int, list[Any]]] = []
     keep = pairs.append
     for pair in batch:
         keep(pair)
         yield pair[1]
-    duplicates.add(pairs)
 
 
 def _python_defaults(

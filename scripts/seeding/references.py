@@ -3,7 +3,7 @@
 The ids are looked up in the database, in the seed's own transaction, so a
 parent loaded earlier in the same run is found too, and the database matches
 the values as it matches everything else (on MySQL, ``José`` finds ``jose``).
-Where it compares text exactly (seeding/duplicates.py), a batch's values are
+Where it compares text exactly, a batch's values are
 looked up directly (``= ANY(array)`` on PostgreSQL, ``IN json_each(...)`` on
 SQLite: one parameter for the batch); otherwise they go into a temporary table of the
 unique column's own type, joined with the parent table, which tells which
@@ -17,15 +17,24 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from sqlalchemy import Column, Table, any_, bindparam, func, insert, select
+from sqlalchemy import Column, String, Table, any_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from seeding.columns import Field, Reference
-from seeding.duplicates import compared_exactly
+from seeding.columns import Field, Reference, base_type
 from seeding.staging import temporary_table
 
 Report = Callable[[int, str, str], None]
+
+
+def compared_exactly(column: Column[Any], dialect_name: str) -> bool:
+    """Whether the database finds two values of ``column`` equal only when Python does."""
+    type_ = base_type(column.type)
+    if type(type_).__name__ == "CITEXT":  # PostgreSQL's case-insensitive text
+        return False
+    if not isinstance(type_, String):
+        return True
+    return dialect_name in {"postgresql", "sqlite"} and type_.collation is None
 
 
 class _Lookup:
