@@ -4,7 +4,8 @@ rules an app grows, none of them the example's.
 authors has a unique natural key with a ``@validates`` rule, an enum, a
 boolean with a Python default, a date, a decimal, JSON and a server default;
 posts refers to authors twice (author, reviewer) and is unique per author and
-slug; tags has a UUID and a name unique without a rule.
+slug; tags has a UUID and a name unique without a rule; topics refer to a
+parent topic.
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ class Tag(Shop):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(30), unique=True)
     code: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+
+
+class Topic(Shop):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
 
 
 MAPPERS = list(Shop.registry.mappers)

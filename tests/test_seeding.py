@@ -13,6 +13,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,7 @@ from seeding.fake import CannotGenerate, fake_rows
 from seeding.inputs import InputError, dependency_order, seed_directory
 from seeding.loader import InvalidInput, LoadResult, Options, Source, load
 from seeding.records import SourceError
+from seeding.references import Unwritten
 from seeding.run import load_all
 from sqlalchemy import (
     URL,
@@ -36,10 +38,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from tests.migration_checks import connected
 from tests.scratch import BACKEND, SERVER_URL, scratch_database
-from tests.shop import MAPPERS, Author, Post, Shop, Tag
+from tests.shop import MAPPERS, Author, Post, Shop, Tag, Topic
 
 AUTHORS_CSV = """handle,email,kind,joined,rating,profile
 ada,ada@example.com,staff,2026-01-31,4.5,"{""langs"": [""en"", ""fr""]}"
@@ -50,6 +53,21 @@ ada,grace,hello,"Hello, world",2026-02-01T09:30:00+01:00,12
 grace,,notes,Notes,,
 ada,,second,Second,2026-02-02T10:00:00Z,9223372036854775807
 """
+# Children before their parents, a grandchild first of all.
+TOPICS_CSV = """name,parent.name
+indexes,postgres
+postgres,sql
+databases,
+joins,sql
+sql,databases
+"""
+TOPIC_PARENTS = {
+    "databases": None,
+    "sql": "databases",
+    "postgres": "sql",
+    "joins": "sql",
+    "indexes": "postgres",
+}
 TAGS_JSONL = """{"name": "sql", "code": "00000000-0000-0000-0000-00000000000a"}
 
 {"name": "python"}
@@ -85,7 +103,13 @@ def load_directory(
 ) -> list[LoadResult]:
     sources = seed_directory(directory, metadata)
     try:
-        return [load(connection, source, Options(**options), MAPPERS) for source in sources]
+        with ExitStack() as resources:
+            # A run's loads share what a dry run did not write, as load_all's do.
+            unwritten = Unwritten(connection, resources)
+            return [
+                load(connection, source, Options(**options), MAPPERS, unwritten)
+                for source in sources
+            ]
     finally:
         for source in sources:
             assert source.stream is not None
@@ -104,10 +128,12 @@ def load_text(
     return load(connection, source, Options(**options), MAPPERS)
 
 
-def problems(connection: Connection, table: str, content: str, file_format: str = "csv") -> str:
+def problems(
+    connection: Connection, table: str, content: str, file_format: str = "csv", **options: Any
+) -> str:
     """What loading ``content`` reports, one problem per line."""
     with pytest.raises((InvalidInput, SourceError)) as raised:
-        load_text(connection, table, content, file_format)
+        load_text(connection, table, content, file_format, **options)
     error = raised.value
     if isinstance(error, SourceError):
         return str(error.problem)
@@ -323,6 +349,59 @@ def test_a_problem_in_a_child_file_writes_nothing_at_all(tmp_path: Path, shop_ur
             source.stream.close()
 
 
+def topic_parents(connection: Connection) -> dict[str, str | None]:
+    parent = aliased(Topic)
+    query = select(Topic.name, parent.name).outerjoin(parent, Topic.parent_id == parent.id)
+    return {name: parent_name for name, parent_name in connection.execute(query)}
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry run"])
+def test_a_table_that_refers_to_itself_finds_parents_in_the_same_batch_or_earlier(
+    shop: Connection, dry_run: bool
+) -> None:
+    for content, batch_size in [(TOPICS_CSV, 1000), (parents_first(TOPICS_CSV), 2)]:
+        savepoint = shop.begin_nested()
+        result = load_text(shop, "topics", content, batch_size=batch_size, dry_run=dry_run)
+        assert (result.inserted, result.already_present) == (5, 0)
+        if not dry_run:
+            assert topic_parents(shop) == TOPIC_PARENTS
+            again = load_text(shop, "topics", content, batch_size=batch_size)
+            assert (again.inserted, again.already_present) == (0, 5)
+        savepoint.rollback()
+
+
+def parents_first(topics_csv: str) -> str:
+    """The same topics, each after its parent."""
+    header, *rows = topics_csv.splitlines(keepends=True)
+    return header + "".join(sorted(rows, key=lambda row: depth(row.split(",")[0])))
+
+
+def depth(topic: str) -> int:
+    parent = TOPIC_PARENTS[topic]
+    return 0 if parent is None else 1 + depth(parent)
+
+
+def test_a_parent_that_is_nowhere_or_in_a_cycle_is_a_problem_at_its_line(
+    shop: Connection,
+) -> None:
+    content = "name,parent.name\nroot,\nchild,ghost\negg,hen\nhen,egg\nleaf,root\n"
+    assert problems(shop, "topics", content).splitlines() == [
+        "topics.csv:3: parent.name: no topics row with name 'ghost'",
+        "topics.csv:4: parent.name: no topics row with name 'hen'",
+        "topics.csv:5: parent.name: no topics row with name 'egg'",
+    ]
+
+
+def test_after_a_problem_children_still_find_parents_of_the_same_input(
+    shop: Connection,
+) -> None:
+    """Rows are no longer written after a problem, but are still parents."""
+    content = "name,parent.name\n" + "x" * 41 + ",\nroot,\na,root\nb,a\nc,b\n"
+    assert problems(shop, "topics", content, batch_size=2) == (
+        "topics.csv:2: name: is longer than 40 characters"
+    )
+
+
 def test_natural_keys_cross_batches(shop: Connection) -> None:
     authors = "".join(f"a{n},staff,2026-01-31,,,\n" for n in range(40))
     load_text(shop, "authors", AUTHOR_HEADER + authors, batch_size=7)
@@ -432,6 +511,27 @@ def test_a_dry_run_counts_by_every_unique_key_and_writes_nothing(shop: Connectio
     dry = load_text(shop, "posts", content, dry_run=True)
     assert (dry.inserted, dry.already_present) == (1, 1)
     assert shop.scalar(select(func.count()).select_from(Post)) == 1
+
+
+def test_a_dry_run_of_parents_and_children_counts_what_a_run_would_insert(
+    tmp_path: Path, shop_url: URL
+) -> None:
+    """The children find the parents the dry run read and did not write."""
+    seeds = write_seeds(
+        tmp_path / "seeds",
+        {"posts.csv": POSTS_CSV, "authors.csv": AUTHORS_CSV, "topics.csv": TOPICS_CSV},
+    )
+    sources = seed_directory(seeds, Shop.metadata)
+    try:
+        with connected(shop_url) as connection:
+            results = load_all(connection, sources, Options(dry_run=True), MAPPERS)
+            assert sorted(counts(results)) == [("authors", 2, 0), ("posts", 3, 0), ("topics", 5, 0)]
+            assert connection.scalar(select(func.count()).select_from(Author)) == 0
+            assert connection.scalar(select(func.count()).select_from(Topic)) == 0
+    finally:
+        for source in sources:
+            assert source.stream is not None
+            source.stream.close()
 
 
 def test_a_table_with_no_unique_key_gets_every_row_each_run_and_dry_run(

@@ -128,7 +128,7 @@ def keys_filled(
     ]
 
 
-def _unique_alone(column: Column[Any]) -> bool:
+def unique_alone(column: Column[Any]) -> bool:
     return any(key == (column,) for key in unique_keys(column.table))
 
 
@@ -511,7 +511,7 @@ def _reference(table: Table, heading: str) -> Reference | str:
         by = to.table.columns.get(by_name)
         if by is None:
             return f"{heading}: {to.table.name} has no column {by_name!r}"
-        if not _unique_alone(by):
+        if not unique_alone(by):
             return f"{heading}: {to.table.name}.{by_name} is not unique, so it cannot pick one row"
         return Reference(heading, column, by, to)
     return f"unknown column {heading!r}: {table.name} has no foreign key {name}_id"

@@ -9,7 +9,7 @@ input (seeding/duplicates.py) → write (seeding/writers.py). Generated rows
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -22,12 +22,13 @@ from seeding.columns import Field, fields_for, keys_filled, model_rules, python_
 from seeding.duplicates import Duplicates
 from seeding.fake import fake_columns, fake_rows
 from seeding.records import Problem, SourceError
-from seeding.references import References
+from seeding.references import References, Unwritten
 from seeding.sources import READERS
 from seeding.validation import Checker
 from seeding.writers import batches, writer_for
 
 DEFAULT_BATCH_SIZE = 20_000
+Pair = tuple[int, list[Any]]  # (line, row)
 
 
 @dataclass
@@ -75,6 +76,7 @@ def load(
     source: Source,
     options: Options = Options(),
     mappers: Sequence[Mapper[Any]] = (),
+    unwritten: Unwritten | None = None,
 ) -> LoadResult:
     """Write ``source`` into its table (rows already present are skipped) in
     ``connection``'s transaction; the caller commits or rolls back.
@@ -84,11 +86,12 @@ def load(
     (rows may have been written before the problems were found). ``inserted``
     counts the rows this load inserted, whatever other sessions insert
     meanwhile. ``mappers`` are searched for the ``@validates`` rules of the
-    table's model.
+    table's model. ``unwritten`` holds the rows earlier dry-run loads of the
+    same run read without writing, for natural keys to find.
     """
     if source.fake is not None:
         return _load_generated(connection, source, options)
-    return _load_file(connection, source, options, mappers)
+    return _load_file(connection, source, options, mappers, unwritten)
 
 
 def _load_generated(connection: Connection, source: Source, options: Options) -> LoadResult:
@@ -111,7 +114,11 @@ def _load_generated(connection: Connection, source: Source, options: Options) ->
 
 
 def _load_file(
-    connection: Connection, source: Source, options: Options, mappers: Sequence[Mapper[Any]]
+    connection: Connection,
+    source: Source,
+    options: Options,
+    mappers: Sequence[Mapper[Any]],
+    unwritten: Unwritten | None,
 ) -> LoadResult:
     """Load a file, finding its duplicate keys only when it may have any.
 
@@ -128,7 +135,7 @@ def _load_file(
     assert source.stream is not None
     twice = not options.dry_run and source.stream.seekable()
     result, checker = _read_file(
-        connection, source, options, mappers, keep_keys=not twice, write=True
+        connection, source, options, mappers, keep_keys=not twice, write=True, unwritten=unwritten
     )
     if twice and (checker.problem_count or result.inserted != result.read):
         source.stream.seek(0)
@@ -147,6 +154,7 @@ def _read_file(
     *,
     keep_keys: bool,
     write: bool,
+    unwritten: Unwritten | None = None,
 ) -> tuple[LoadResult, Checker]:
     """One pass over ``source``: its rows checked, and written if ``write``."""
     assert source.stream is not None
@@ -172,27 +180,39 @@ def _read_file(
 
         read = inserted = 0
         with ExitStack() as resources:
-            references = References(connection, fields, resources)
+            if unwritten is None:
+                unwritten = Unwritten(connection, resources)
+            references = References(connection, fields, resources, unwritten)
+            # Rows not written are noted where a later row may refer to them:
+            # in a dry run (later files too), and in a table that refers to itself.
+            noting = options.dry_run or references.refers_to_itself
             keys = _keys(table, columns, fields) if keep_keys else []
             duplicates = Duplicates(connection, keys, resources)
             writer = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
             for batch in batches(rows, options.batch_size):
-                if references:
-                    batch = iter(references.resolve(list(batch), checker.report))
-                if checker.problem_count or not write:
-                    # Nothing (more) will be written: only find the problems.
-                    duplicates.add(list(batch))
-                    continue
-                pairs: list[tuple[int, list[Any]]] = []
-                batch_read, batch_inserted = writer(_noted(batch, pairs if duplicates else None))
-                if pairs:
-                    # Not while the writer reads the batch: it may be in the
+                groups: Iterable[Iterator[Pair] | list[Pair]] = (
+                    references.groups(list(batch), checker.report) if references else [batch]
+                )
+                for group in groups:
+                    if checker.problem_count or not write:
+                        # Nothing (more) will be written: only find the problems.
+                        group = list(group)
+                        duplicates.add(group)
+                        if noting:
+                            unwritten.note(table, columns, [row for _, row in group])
+                        continue
+                    pairs: list[Pair] = []
+                    keep = duplicates or noting
+                    group_read, group_inserted = writer(_noted(group, pairs if keep else None))
+                    # Not while the writer reads the group: it may be in the
                     # middle of a COPY on this connection.
                     duplicates.add(pairs)
-                read += batch_read
-                inserted += batch_inserted
-                if options.on_batch is not None:
-                    options.on_batch(source, batch_read)
+                    if options.dry_run:
+                        unwritten.note(table, columns, [row for _, row in pairs])
+                    read += group_read
+                    inserted += group_inserted
+                    if options.on_batch is not None:
+                        options.on_batch(source, group_read)
             duplicates.report(checker.report)
     finally:
         # The file stays open for a second pass (the wrapper would close it).
@@ -201,9 +221,7 @@ def _read_file(
     return LoadResult(table.name, read, inserted), checker
 
 
-def _noted(
-    batch: Iterator[tuple[int, list[Any]]], pairs: list[tuple[int, list[Any]]] | None
-) -> Iterator[list[Any]]:
+def _noted(batch: Iterable[Pair], pairs: list[Pair] | None) -> Iterator[list[Any]]:
     """The rows of ``batch``; each ``(line, row)`` is also appended to ``pairs`` if given."""
     if pairs is None:
         for _, row in batch:

@@ -3,28 +3,36 @@
 The ids are looked up in the database, in the seed's own transaction, so a
 parent loaded earlier in the same run is found too, and the database matches
 the values as it matches everything else (on MySQL, ``José`` finds ``jose``).
-Where it compares text exactly, a batch's values are
-looked up directly (``= ANY(array)`` on PostgreSQL, ``IN json_each(...)`` on
-SQLite: one parameter for the batch); otherwise they go into a temporary table of the
+Where it compares text exactly, a batch's values are looked up directly
+(``= ANY(array)`` on PostgreSQL, ``IN json_each(...)`` on SQLite: one
+parameter for the batch); otherwise they go into a temporary table of the
 unique column's own type, joined with the parent table, which tells which
 given value found which row.
+
+A table may refer to itself (a topic's parent topic): a parent given in the
+same input is found once it is written, so a batch is handed out in groups,
+parents before their children. Rows that are not written (a dry run, or the
+rest of an input after a problem) are noted in :class:`Unwritten`, so that
+the rows referring to them are still found.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from sqlalchemy import Column, String, Table, any_, bindparam, func, insert, select
+from sqlalchemy import BigInteger, Column, String, Table, any_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from seeding.columns import Field, Reference, base_type
+from seeding.columns import Field, Reference, base_type, unique_alone
 from seeding.staging import temporary_table
+from seeding.writers import appender_for
 
 Report = Callable[[int, str, str], None]
+Pair = tuple[int, list[Any]]  # (line, row)
 
 
 def compared_exactly(column: Column[Any], dialect_name: str) -> bool:
@@ -37,21 +45,95 @@ def compared_exactly(column: Column[Any], dialect_name: str) -> bool:
     return dialect_name in {"postgresql", "sqlite"} and type_.collation is None
 
 
+class Unwritten:
+    """Rows a run has read but not written, for natural keys to find: kept in a
+    temporary table per table, with their columns that are unique alone and a
+    stand-in id (negative, so it is never a real row's; None where the ids are
+    not whole numbers)."""
+
+    def __init__(self, connection: Connection, resources: ExitStack) -> None:
+        self.connection = connection
+        self.resources = resources
+        self.tables: dict[str, Table] = {}
+        self.counts: dict[str, int] = {}
+
+    def note(self, table: Table, columns: Sequence[Column[Any]], rows: Sequence[list[Any]]) -> None:
+        """Note ``rows`` (of ``columns``) of ``table`` as read and not written."""
+        positions = [index for index, column in enumerate(columns) if unique_alone(column)]
+        if not positions or not rows:
+            return
+        staged = self.tables.get(table.name)
+        if staged is None:
+            staged = self.resources.enter_context(
+                temporary_table(
+                    self.connection,
+                    "unwritten",
+                    Column("id", BigInteger()),
+                    *(Column(columns[index].name, columns[index].type) for index in positions),
+                )
+            )
+            self.tables[table.name] = staged
+            self.counts[table.name] = 0
+        start = self.counts[table.name]
+        self.counts[table.name] = start + len(rows)
+        append = appender_for(self.connection, staged, list(staged.columns))
+        append(
+            [
+                [-(start + number), *(row[index] for index in positions)]
+                for number, row in enumerate(rows, 1)
+            ]
+        )
+
+    def ids(self, reference: Reference, values: set[Any], find: _Find) -> dict[Any, Any]:
+        """The stand-in id for each value of ``values`` that an unwritten row has."""
+        staged = self.tables.get(reference.to.table.name)
+        if staged is None or reference.by.name not in staged.c:
+            return {}
+        found = find(staged.c[reference.by.name], staged.c.id, values)
+        if _whole_numbers(reference.column):
+            return found
+        return dict.fromkeys(found)
+
+
+def _whole_numbers(column: Column[Any]) -> bool:
+    try:
+        return column.type.python_type is int
+    except NotImplementedError:
+        return False
+
+
+_Find = Callable[[Column[Any], Column[Any], set[Any]], dict[Any, Any]]
+
+
 class _Lookup:
-    def __init__(self, connection: Connection, reference: Reference, resources: ExitStack) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        reference: Reference,
+        resources: ExitStack,
+        unwritten: Unwritten | None,
+    ) -> None:
         self.connection = connection
         self.reference = reference
         self.resources = resources
+        self.unwritten = unwritten
         self.exact = compared_exactly(reference.by, connection.dialect.name)
         self.staging: Table | None = None
 
     def ids(self, values: set[Any]) -> dict[Any, Any]:
         """The parent id for each value of ``values`` that a parent row has."""
-        by, to = self.reference.by, self.reference.to
+        found = self._find(self.reference.by, self.reference.to, values)
+        if self.unwritten is not None and len(found) < len(values):
+            missing = values - found.keys()
+            found.update(self.unwritten.ids(self.reference, missing, self._find))
+        return found
+
+    def _find(self, by: Column[Any], to: Column[Any], values: set[Any]) -> dict[Any, Any]:
+        """``to`` for each value of ``values`` that ``by`` has, in ``by``'s table."""
         if self.exact:
             # The database returns the values as given, so they can be asked
             # for directly, through the unique column's index.
-            return dict(self.connection.execute(self._exact_query(values)).all())
+            return dict(self.connection.execute(self._exact_query(by, to, values)).all())
         if self.staging is None:
             self.staging = self.resources.enter_context(
                 temporary_table(self.connection, "lookup", Column("value", by.type))
@@ -62,11 +144,10 @@ class _Lookup:
         query = select(given, to).join_from(self.staging, by.table, by == given)
         return dict(self.connection.execute(query).all())
 
-    def _exact_query(self, values: set[Any]) -> Any:
+    def _exact_query(self, by: Column[Any], to: Column[Any], values: set[Any]) -> Any:
         """The (value, id) rows for ``values``, with one bound parameter where the
         backend can take a list as one (thousands of parameters make a query slow
         to build and to plan)."""
-        by, to = self.reference.by, self.reference.to
         dialect = self.connection.dialect.name
         if dialect == "postgresql":
             given = bindparam("values", list(values), type_=postgresql.ARRAY(by.type))
@@ -81,44 +162,92 @@ class References:
     """Replaces the natural keys in rows by the ids they stand for."""
 
     def __init__(
-        self, connection: Connection, fields: Sequence[Field], resources: ExitStack
+        self,
+        connection: Connection,
+        fields: Sequence[Field],
+        resources: ExitStack,
+        unwritten: Unwritten | None = None,
     ) -> None:
-        self.lookups = [
-            (position, field.heading, _Lookup(connection, field.reference, resources))
-            for position, field in enumerate(fields)
-            if field.reference is not None
-        ]
+        table = fields[0].column.table if fields else None
+        plain = {
+            field.column.name: index for index, field in enumerate(fields) if not field.reference
+        }
+        self.lookups: list[tuple[int, str, _Lookup, int | None]] = []
+        for position, field in enumerate(fields):
+            reference = field.reference
+            if reference is None:
+                continue
+            lookup = _Lookup(connection, reference, resources, unwritten)
+            # Where a parent of the same table would be in a row of the input.
+            parent = plain.get(reference.by.name) if reference.to.table is table else None
+            self.lookups.append((position, field.heading, lookup, parent))
 
     def __bool__(self) -> bool:
         return bool(self.lookups)
 
-    def resolve(
-        self, rows: list[tuple[int, list[Any]]], report: Report
-    ) -> list[tuple[int, list[Any]]]:
-        """``rows`` with ids in place of natural keys; a row whose key has no match is
-        reported and left out."""
-        missing: set[int] = set()
-        for position, heading, lookup in self.lookups:
+    @property
+    def refers_to_itself(self) -> bool:
+        """Whether a row may refer to another row of the same input."""
+        return any(parent is not None for *_, parent in self.lookups)
+
+    def groups(self, rows: list[Pair], report: Report) -> Iterator[list[Pair]]:
+        """``rows`` with ids in place of natural keys, in groups to be written in turn:
+        a row whose parent is another row of ``rows`` comes in a group after it.
+
+        A row whose key has no match is reported and left out.
+        """
+        pending = rows
+        while pending:
+            ready, waiting = self._resolve(pending, report, last=False)
+            if not ready:
+                # Nothing more can be found: parents that are nowhere, or in a cycle.
+                self._resolve(waiting, report, last=True)
+                return
+            yield ready
+            pending = waiting
+
+    def _resolve(
+        self, rows: list[Pair], report: Report, *, last: bool
+    ) -> tuple[list[Pair], list[Pair]]:
+        """(rows whose keys all have ids, rows waiting for a parent among ``rows``)."""
+        found: list[dict[Any, Any]] = []
+        inside: list[set[Any]] = []
+        for position, _, lookup, parent in self.lookups:
             values = {row[position] for _, row in rows if row[position] is not None}
-            if not values:
-                continue
-            ids = lookup.ids(values)
-            reference = lookup.reference
-            for line, row in rows:
+            found.append(lookup.ids(values) if values else {})
+            inside.append(
+                {row[parent] for _, row in rows} if parent is not None and not last else set()
+            )
+        ready: list[Pair] = []
+        waiting: list[Pair] = []
+        for line, row in rows:
+            ids: list[Any] = []
+            wait = missing = False
+            for (position, heading, lookup, _), known, here in zip(
+                self.lookups, found, inside, strict=True
+            ):
                 value = row[position]
                 if value is None:
+                    ids.append(None)
                     continue
-                found = ids.get(value, _MISSING)
-                if found is _MISSING:
-                    report(
-                        line,
-                        heading,
-                        f"no {reference.by.table.name} row with {reference.by.name} {value!r}",
-                    )
-                    missing.add(line)
+                id_ = known.get(value, _MISSING)
+                if id_ is not _MISSING:
+                    ids.append(id_)
+                elif value in here:
+                    wait = True
                 else:
-                    row[position] = found
-        return [(line, row) for line, row in rows if line not in missing] if missing else rows
+                    by = lookup.reference.by
+                    report(line, heading, f"no {by.table.name} row with {by.name} {value!r}")
+                    missing = True
+            if missing:
+                continue
+            if wait:
+                waiting.append((line, row))
+                continue
+            for (position, *_), id_ in zip(self.lookups, ids, strict=True):
+                row[position] = id_
+            ready.append((line, row))
+        return ready, waiting
 
 
 _MISSING = object()

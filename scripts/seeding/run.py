@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -12,6 +13,7 @@ from models import Base
 from models.database import display_url, run_with_connection
 from models.revisions import is_at_head
 from seeding.loader import LoadResult, Options, Source, load
+from seeding.references import Unwritten
 
 # How long a seed waits for another process writing to the same SQLite file
 # (another seed, a migration) before it gives up.
@@ -42,7 +44,10 @@ def load_all(
     if mappers is None:
         mappers = list(Base.registry.mappers)
     with connection.begin() as transaction:
-        results = [load(connection, source, options, mappers) for source in sources]
+        with ExitStack() as resources:
+            # What a dry run reads it does not write: later files refer to it.
+            unwritten = Unwritten(connection, resources) if options.dry_run else None
+            results = [load(connection, source, options, mappers, unwritten) for source in sources]
         if options.dry_run:
             transaction.rollback()
     return results
