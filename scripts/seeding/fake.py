@@ -137,4 +137,6 @@ def _text(column: Column[Any], length: int | None) -> Make:
         prefix = column.table.name.rstrip("s")
         return lambda n: f"{prefix}{n:07d}@example.com"
     prefix = column.name
-    return lambda n: f"{prefix}{n:07d}" if length is None or len(prefix) + 7 <= length else str(n)
+    if length is not None and len(prefix) + 7 > length:
+        return str
+    return lambda n: f"{prefix}{n:07d}"

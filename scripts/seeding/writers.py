@@ -140,22 +140,23 @@ def appender_for(
     return execute
 
 
-def _copy(connection: Connection, sql: str, rows: Iterable[Row]) -> None:
-    """``COPY ... FROM STDIN`` of ``rows`` on psycopg: the driver's connection, in
-    SQLAlchemy's transaction (a psycopg transaction block would commit)."""
+def _copy(
+    connection: Connection, sql: str, rows: Iterable[Row], sent: list[Row] | None = None
+) -> None:
+    """``COPY ... FROM STDIN`` of ``rows`` on psycopg, each appended to ``sent`` if given:
+    on the driver's connection, in SQLAlchemy's transaction (a psycopg
+    transaction block would commit)."""
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
         write_row = copy.write_row
-        for row in rows:
-            write_row(row)
-
-
-def _kept(rows: Iterable[Row], sent: list[Row]) -> Iterator[Row]:
-    """``rows``, each appended to ``sent`` as it goes by."""
-    keep = sent.append
-    for row in rows:
-        keep(row)
-        yield row
+        if sent is None:
+            for row in rows:
+                write_row(row)
+        else:  # the same loop, once per row of millions: no generator in between
+            keep = sent.append
+            for row in rows:
+                keep(row)
+                write_row(row)
 
 
 def _processors(
@@ -247,7 +248,7 @@ class _PostgresCopy:
         try:
             with driver_errors(self.connection, sql):
                 try:
-                    _copy(self.connection, sql, _kept(rows, sent))
+                    _copy(self.connection, sql, rows, sent)
                 except psycopg.errors.UniqueViolation:
                     savepoint.rollback()
                     sent.extend(rows)  # whatever the failed COPY had not taken yet
