@@ -202,7 +202,7 @@ def _read_file(
                             unwritten.note(table, columns, [row for _, row in group])
                         continue
                     pairs: list[Pair] = []
-                    keep = duplicates or noting
+                    keep = bool(duplicates) or noting
                     group_read, group_inserted = writer(_noted(group, pairs if keep else None))
                     # Not while the writer reads the group: it may be in the
                     # middle of a COPY on this connection.

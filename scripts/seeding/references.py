@@ -172,23 +172,29 @@ class References:
         plain = {
             field.column.name: index for index, field in enumerate(fields) if not field.reference
         }
-        self.lookups: list[tuple[int, str, _Lookup, int | None]] = []
+        # (position in a row, heading, lookup) of foreign keys to other tables,
+        # and (..., position of the parent's value in a row) of those to the
+        # table's own rows, which may be given in the same input.
+        self.others: list[tuple[int, str, _Lookup]] = []
+        self.own: list[tuple[int, str, _Lookup, int]] = []
         for position, field in enumerate(fields):
             reference = field.reference
             if reference is None:
                 continue
             lookup = _Lookup(connection, reference, resources, unwritten)
-            # Where a parent of the same table would be in a row of the input.
             parent = plain.get(reference.by.name) if reference.to.table is table else None
-            self.lookups.append((position, field.heading, lookup, parent))
+            if parent is None:
+                self.others.append((position, field.heading, lookup))
+            else:
+                self.own.append((position, field.heading, lookup, parent))
 
     def __bool__(self) -> bool:
-        return bool(self.lookups)
+        return bool(self.others or self.own)
 
     @property
     def refers_to_itself(self) -> bool:
         """Whether a row may refer to another row of the same input."""
-        return any(parent is not None for *_, parent in self.lookups)
+        return bool(self.own)
 
     def groups(self, rows: list[Pair], report: Report) -> Iterator[list[Pair]]:
         """``rows`` with ids in place of natural keys, in groups to be written in turn:
@@ -196,55 +202,61 @@ class References:
 
         A row whose key has no match is reported and left out.
         """
-        pending = rows
-        while pending:
-            ready, waiting = self._resolve(pending, report, last=False)
+        pending = self._resolve(rows, report, self.others)
+        while self.own and pending:
+            ready, waiting = self._resolve_own(pending)
             if not ready:
                 # Nothing more can be found: parents that are nowhere, or in a cycle.
-                self._resolve(waiting, report, last=True)
+                self._resolve(waiting, report, [lookup[:3] for lookup in self.own])
                 return
             yield ready
             pending = waiting
+        if pending:
+            yield pending
 
+    @staticmethod
     def _resolve(
-        self, rows: list[Pair], report: Report, *, last: bool
-    ) -> tuple[list[Pair], list[Pair]]:
-        """(rows whose keys all have ids, rows waiting for a parent among ``rows``)."""
-        found: list[dict[Any, Any]] = []
-        inside: list[set[Any]] = []
-        for position, _, lookup, parent in self.lookups:
+        rows: list[Pair], report: Report, lookups: Sequence[tuple[int, str, _Lookup]]
+    ) -> list[Pair]:
+        """``rows`` with ids in place of the natural keys of ``lookups``; a row whose key
+        has no match is reported and left out."""
+        missing: set[int] = set()
+        for position, heading, lookup in lookups:
+            values = {row[position] for _, row in rows if row[position] is not None}
+            if not values:
+                continue
+            ids = lookup.ids(values)
+            by = lookup.reference.by
+            for line, row in rows:
+                value = row[position]
+                if value is None:
+                    continue
+                found = ids.get(value, _MISSING)
+                if found is _MISSING:
+                    report(line, heading, f"no {by.table.name} row with {by.name} {value!r}")
+                    missing.add(line)
+                else:
+                    row[position] = found
+        return [(line, row) for line, row in rows if line not in missing] if missing else rows
+
+    def _resolve_own(self, rows: list[Pair]) -> tuple[list[Pair], list[Pair]]:
+        """(rows whose parents all have ids, with the ids in place; rows waiting for a
+        parent among ``rows``, unchanged, or for one that is nowhere)."""
+        found = []
+        for position, _, lookup, _ in self.own:
             values = {row[position] for _, row in rows if row[position] is not None}
             found.append(lookup.ids(values) if values else {})
-            inside.append(
-                {row[parent] for _, row in rows} if parent is not None and not last else set()
-            )
         ready: list[Pair] = []
         waiting: list[Pair] = []
         for line, row in rows:
-            ids: list[Any] = []
-            wait = missing = False
-            for (position, heading, lookup, _), known, here in zip(
-                self.lookups, found, inside, strict=True
-            ):
-                value = row[position]
-                if value is None:
-                    ids.append(None)
-                    continue
-                id_ = known.get(value, _MISSING)
-                if id_ is not _MISSING:
-                    ids.append(id_)
-                elif value in here:
-                    wait = True
-                else:
-                    by = lookup.reference.by
-                    report(line, heading, f"no {by.table.name} row with {by.name} {value!r}")
-                    missing = True
-            if missing:
-                continue
-            if wait:
+            ids = [
+                None if row[position] is None else known.get(row[position], _MISSING)
+                for (position, *_), known in zip(self.own, found, strict=True)
+            ]
+            if _MISSING in ids:
                 waiting.append((line, row))
                 continue
-            for (position, *_), id_ in zip(self.lookups, ids, strict=True):
+            for (position, *_), id_ in zip(self.own, ids, strict=True):
                 row[position] = id_
             ready.append((line, row))
         return ready, waiting
