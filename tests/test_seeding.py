@@ -13,7 +13,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -98,22 +98,30 @@ def write_seeds(directory: Path, files: dict[str, str]) -> Path:
     return directory
 
 
-def load_directory(
-    connection: Connection, directory: Path, metadata: MetaData = Shop.metadata, **options: Any
-) -> list[LoadResult]:
+@contextmanager
+def directory_sources(
+    directory: Path, metadata: MetaData = Shop.metadata
+) -> Iterator[list[Source]]:
+    """The sources for the files in ``directory``, closed afterwards."""
     sources = seed_directory(directory, metadata)
     try:
-        with ExitStack() as resources:
-            # A run's loads share what a dry run did not write, as load_all's do.
-            unwritten = Unwritten(connection, resources)
-            return [
-                load(connection, source, Options(**options), MAPPERS, unwritten)
-                for source in sources
-            ]
+        yield sources
     finally:
         for source in sources:
             assert source.stream is not None
             source.stream.close()
+
+
+def load_directory(
+    connection: Connection, directory: Path, metadata: MetaData = Shop.metadata, **options: Any
+) -> list[LoadResult]:
+    """Each file in ``directory`` loaded in ``connection``'s transaction, as load_all does."""
+    with directory_sources(directory, metadata) as sources, ExitStack() as resources:
+        # A run's loads share what a dry run did not write, as load_all's do.
+        unwritten = Unwritten(connection, resources)
+        return [
+            load(connection, source, Options(**options), MAPPERS, unwritten) for source in sources
+        ]
 
 
 def load_text(
@@ -337,16 +345,10 @@ def test_a_problem_in_a_child_file_writes_nothing_at_all(tmp_path: Path, shop_ur
         {"authors.csv": AUTHOR_HEADER + "ada,staff,2026-01-31,,,\n",
          "posts.csv": "author.handle,slug,title\nada,a,A\nghost,b,B\n"},
     )  # fmt: skip
-    sources = seed_directory(seeds, Shop.metadata)
-    try:
-        with connected(shop_url) as connection:
-            with pytest.raises(InvalidInput, match="1 problem"):
-                load_all(connection, sources, mappers=MAPPERS)
-            assert connection.scalar(select(func.count()).select_from(Author)) == 0
-    finally:
-        for source in sources:
-            assert source.stream is not None
-            source.stream.close()
+    with directory_sources(seeds) as sources, connected(shop_url) as connection:
+        with pytest.raises(InvalidInput, match="1 problem"):
+            load_all(connection, sources, mappers=MAPPERS)
+        assert connection.scalar(select(func.count()).select_from(Author)) == 0
 
 
 def topic_parents(connection: Connection) -> dict[str, str | None]:
@@ -521,17 +523,11 @@ def test_a_dry_run_of_parents_and_children_counts_what_a_run_would_insert(
         tmp_path / "seeds",
         {"posts.csv": POSTS_CSV, "authors.csv": AUTHORS_CSV, "topics.csv": TOPICS_CSV},
     )
-    sources = seed_directory(seeds, Shop.metadata)
-    try:
-        with connected(shop_url) as connection:
-            results = load_all(connection, sources, Options(dry_run=True), MAPPERS)
-            assert sorted(counts(results)) == [("authors", 2, 0), ("posts", 3, 0), ("topics", 5, 0)]
-            assert connection.scalar(select(func.count()).select_from(Author)) == 0
-            assert connection.scalar(select(func.count()).select_from(Topic)) == 0
-    finally:
-        for source in sources:
-            assert source.stream is not None
-            source.stream.close()
+    with directory_sources(seeds) as sources, connected(shop_url) as connection:
+        results = load_all(connection, sources, Options(dry_run=True), MAPPERS)
+        assert sorted(counts(results)) == [("authors", 2, 0), ("posts", 3, 0), ("topics", 5, 0)]
+        assert connection.scalar(select(func.count()).select_from(Author)) == 0
+        assert connection.scalar(select(func.count()).select_from(Topic)) == 0
 
 
 def test_a_table_with_no_unique_key_gets_every_row_each_run_and_dry_run(
