@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -59,7 +60,12 @@ def run(*args: str, database: URL, **settings: str) -> subprocess.CompletedProce
 
 
 def start(*args: str, database: URL, **settings: str) -> subprocess.Popen[str]:
-    """Start ``python ARGS`` against ``database`` without waiting for it."""
+    """Start ``python ARGS`` against ``database`` without waiting for it.
+
+    Ctrl-C (SIGINT) interrupts it as it would on a terminal, even where the
+    suite itself runs with SIGINT ignored (a job started in the background by
+    a shell without job control): Python then ignores it too.
+    """
     return subprocess.Popen(
         [sys.executable, *args],
         cwd=PROJECT_ROOT,
@@ -67,7 +73,12 @@ def start(*args: str, database: URL, **settings: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(
