@@ -79,16 +79,12 @@ def writer_for(
     if dry_run:
         return _DryRun(connection, table, columns, resources)
     dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    quoted_table = dialect.identifier_preparer.format_table(table)
-    names = ", ".join(quote(column.name) for column in columns)
     if dialect.name == "sqlite":
-        placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {quoted_table} ({names}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+        sql = _insert_sql(connection, table, columns) + " ON CONFLICT DO NOTHING"
         process = _processors(connection, columns)
         return lambda batch: _executemany(connection, sql, process(batch))
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        return _PostgresCopy(connection, table, columns, resources)
+        return _PostgresCopy(connection, table, columns)
     keys = [column.key for column in columns]
     if dialect.name == "postgresql":
         # RETURNING lists only the rows inserted, not those skipped.
@@ -109,19 +105,16 @@ def appender_for(
 ) -> Callable[[Iterable[Row]], None]:
     """Plain inserts of rows of ``columns`` into ``table``, by the fastest path: for
     the seed's own temporary tables, which have no key to skip rows on."""
-    preparer = connection.dialect.identifier_preparer
-    quoted_table = preparer.format_table(table)
-    names = ", ".join(preparer.quote(column.name) for column in columns)
     process = _processors(connection, columns)
     if connection.dialect.name == "sqlite":
-        placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {quoted_table} ({names}) VALUES ({placeholders})"
+        sql = _insert_sql(connection, table, columns)
 
         def executemany(rows: Iterable[Row]) -> None:
             _executemany(connection, sql, process(rows))
 
         return executemany
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        quoted_table, names = _quoted(connection, table, columns)
         sql = f"COPY {quoted_table} ({names}) FROM STDIN"
 
         def copy(rows: Iterable[Row]) -> None:
@@ -140,14 +133,32 @@ def appender_for(
     return execute
 
 
+def _quoted(
+    connection: Connection, table: Table, columns: Sequence[Column[Any]]
+) -> tuple[str, str]:
+    """``table``'s name and ``columns``' names, comma-separated, quoted for raw SQL."""
+    preparer = connection.dialect.identifier_preparer
+    return preparer.format_table(table), ", ".join(preparer.quote(c.name) for c in columns)
+
+
+def _insert_sql(connection: Connection, table: Table, columns: Sequence[Column[Any]]) -> str:
+    """The sqlite3 driver's ``INSERT`` of one row of ``columns``."""
+    quoted_table, names = _quoted(connection, table, columns)
+    placeholders = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {quoted_table} ({names}) VALUES ({placeholders})"
+
+
+def _cursor(connection: Connection) -> Any:
+    """A cursor of the psycopg connection under SQLAlchemy's, inside SQLAlchemy's
+    transaction: no psycopg transaction blocks, which would commit."""
+    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def _copy(
     connection: Connection, sql: str, rows: Iterable[Row], sent: list[Row] | None = None
 ) -> None:
-    """``COPY ... FROM STDIN`` of ``rows`` on psycopg, each appended to ``sent`` if given:
-    on the driver's connection, in SQLAlchemy's transaction (a psycopg
-    transaction block would commit)."""
-    driver = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+    """``COPY ... FROM STDIN`` of ``rows`` on psycopg, each appended to ``sent`` if given."""
+    with _cursor(connection) as cursor, cursor.copy(sql) as copy:
         write_row = copy.write_row
         if sent is None:
             for row in rows:
@@ -227,14 +238,10 @@ class _PostgresCopy:
         connection: Connection,
         table: Table,
         columns: Sequence[Column[Any]],
-        resources: ExitStack,
     ) -> None:
-        preparer = connection.dialect.identifier_preparer
         self.connection = connection
-        self.table = preparer.format_table(table)
-        self.names = ", ".join(preparer.quote(column.name) for column in columns)
+        self.table, self.names = _quoted(connection, table, columns)
         self.process = _processors(connection, columns)
-        self.resources = resources
         self.staging: str | None = None
 
     def __call__(self, batch: Iterator[Row]) -> tuple[int, int]:
@@ -260,14 +267,9 @@ class _PostgresCopy:
         savepoint.commit()
         return len(sent), len(sent)
 
-    def _cursor(self) -> Any:
-        # The psycopg connection under SQLAlchemy's, inside SQLAlchemy's
-        # transaction: no psycopg transaction blocks, which would commit.
-        return self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-
     def _insert_missing(self, batch: list[Row]) -> int:
         """Insert the rows of ``batch`` that are not present; how many that was."""
-        with self._cursor() as cursor:
+        with _cursor(self.connection) as cursor:
             if self.staging is None:
                 # The table's own column types, and none of its constraints
                 # or defaults (a default would use up sequence values); a
@@ -280,7 +282,7 @@ class _PostgresCopy:
             else:
                 cursor.execute(f"TRUNCATE {self.staging}")
         _copy(self.connection, f"COPY {self.staging} ({self.names}) FROM STDIN", batch)
-        with self._cursor() as cursor:
+        with _cursor(self.connection) as cursor:
             cursor.execute(
                 f"INSERT INTO {self.table} ({self.names}) "
                 f"SELECT {self.names} FROM {self.staging} ON CONFLICT DO NOTHING"
