@@ -19,11 +19,12 @@ the rows referring to them are still found.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, String, Table, any_, bindparam, func, insert, select
+from sqlalchemy import BigInteger, Column, String, Table, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
@@ -45,6 +46,15 @@ def compared_exactly(column: Column[Any], dialect_name: str) -> bool:
     return dialect_name in {"postgresql", "sqlite"} and type_.collation is None
 
 
+@dataclass
+class _Noted:
+    """One table's unwritten rows: the temporary table, how to append to it, how many."""
+
+    staged: Table
+    append: Callable[[Iterable[Sequence[Any]]], None]
+    count: int = 0
+
+
 class Unwritten:
     """Rows a run has read but not written, for natural keys to find: kept in a
     temporary table per table, with their columns that are unique alone and a
@@ -54,41 +64,46 @@ class Unwritten:
     def __init__(self, connection: Connection, resources: ExitStack) -> None:
         self.connection = connection
         self.resources = resources
-        self.tables: dict[str, Table] = {}
-        self.counts: dict[str, int] = {}
+        self.tables: dict[str, _Noted | None] = {}
 
     def note(self, table: Table, columns: Sequence[Column[Any]], rows: Sequence[list[Any]]) -> None:
         """Note ``rows`` (of ``columns``) of ``table`` as read and not written."""
-        positions = [index for index, column in enumerate(columns) if unique_alone(column)]
-        if not positions or not rows:
-            return
-        staged = self.tables.get(table.name)
-        if staged is None:
-            staged = self.resources.enter_context(
-                temporary_table(
-                    self.connection,
-                    "unwritten",
-                    Column("id", BigInteger()),
-                    *(Column(columns[index].name, columns[index].type) for index in positions),
-                )
-            )
-            self.tables[table.name] = staged
-            self.counts[table.name] = 0
-        start = self.counts[table.name]
-        self.counts[table.name] = start + len(rows)
-        append = appender_for(self.connection, staged, list(staged.columns))
-        append(
+        if table.name not in self.tables:
+            self.tables[table.name] = self._stage(columns)
+        noted = self.tables[table.name]
+        if noted is None or not rows:
+            return  # no column a natural key could name
+        position = {column.name: index for index, column in enumerate(columns)}
+        positions = [position[column.name] for column in list(noted.staged.columns)[1:]]
+        start = noted.count
+        noted.count += len(rows)
+        noted.append(
             [
                 [-(start + number), *(row[index] for index in positions)]
                 for number, row in enumerate(rows, 1)
             ]
         )
 
+    def _stage(self, columns: Sequence[Column[Any]]) -> _Noted | None:
+        unique = [column for column in columns if unique_alone(column)]
+        if not unique:
+            return None
+        staged = self.resources.enter_context(
+            temporary_table(
+                self.connection,
+                "unwritten",
+                Column("id", BigInteger()),
+                *(Column(column.name, column.type) for column in unique),
+            )
+        )
+        return _Noted(staged, appender_for(self.connection, staged, list(staged.columns)))
+
     def ids(self, reference: Reference, values: set[Any], find: _Find) -> dict[Any, Any]:
         """The stand-in id for each value of ``values`` that an unwritten row has."""
-        staged = self.tables.get(reference.to.table.name)
-        if staged is None or reference.by.name not in staged.c:
+        noted = self.tables.get(reference.to.table.name)
+        if noted is None or reference.by.name not in noted.staged.c:
             return {}
+        staged = noted.staged
         found = find(staged.c[reference.by.name], staged.c.id, values)
         if _whole_numbers(reference.column):
             return found
@@ -138,8 +153,9 @@ class _Lookup:
             self.staging = self.resources.enter_context(
                 temporary_table(self.connection, "lookup", Column("value", by.type))
             )
+            self.append = appender_for(self.connection, self.staging, [self.staging.c.value])
         self.connection.execute(self.staging.delete())
-        self.connection.execute(insert(self.staging), [{"value": value} for value in values])
+        self.append([(value,) for value in values])
         given = self.staging.c.value
         query = select(given, to).join_from(self.staging, by.table, by == given)
         return dict(self.connection.execute(query).all())
