@@ -9,6 +9,7 @@ database of the worker's own with the shop's tables.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import uuid
@@ -412,6 +413,25 @@ def test_natural_keys_cross_batches(shop: Connection) -> None:
     assert result.inserted == 100
     joined = select(func.count()).select_from(Post).join(Author, Post.author_id == Author.id)
     assert shop.scalar(joined.where(Post.slug == "p41", Author.handle == "a1")) == 1
+
+
+@pytest.mark.parametrize("caller_had_it_on", [True, False], ids=["on", "off"])
+def test_a_load_leaves_the_cycle_collector_as_the_caller_had_it(
+    shop: Connection, caller_had_it_on: bool
+) -> None:
+    """A load pauses Python's cycle collector (seeding/loader.py); code that seeds
+    from its own process (tests, an app's setup) gets it back as it was, after
+    a load that fails too."""
+    was_on = gc.isenabled()
+    (gc.enable if caller_had_it_on else gc.disable)()
+    try:
+        load_text(shop, "authors", AUTHOR_HEADER + "ada,staff,2026-01-31,,,\n")
+        after_a_load = gc.isenabled()
+        problems(shop, "authors", AUTHOR_HEADER + "bob,nobody,2026-01-31,,,\n")
+        after_a_failed_load = gc.isenabled()
+    finally:
+        (gc.enable if was_on else gc.disable)()
+    assert (after_a_load, after_a_failed_load) == (caller_had_it_on, caller_had_it_on)
 
 
 # Duplicates, as the database judges them ------------------------------------------------

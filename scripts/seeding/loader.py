@@ -8,9 +8,10 @@ input (seeding/duplicates.py) → write (seeding/writers.py). Generated rows
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -89,9 +90,33 @@ def load(
     table's model. ``unwritten`` holds the rows earlier dry-run loads of the
     same run read without writing, for natural keys to find.
     """
-    if source.fake is not None:
-        return _load_generated(connection, source, options)
-    return _load_file(connection, source, options, mappers, unwritten)
+    with _collector_paused():
+        if source.fake is not None:
+            return _load_generated(connection, source, options)
+        return _load_file(connection, source, options, mappers, unwritten)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a load, and run on the young objects after
+    each batch instead (:func:`_batch_done`).
+
+    Left on, it runs every 700 new containers, and each run walks every row
+    of the batch being built: a sixth of the time of a load of a million
+    rows. Rows hold no cycles, reference counting frees them, and whatever
+    cycles a batch does leave are collected at its end.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _batch_done() -> None:
+    gc.collect(1)
 
 
 def _load_generated(connection: Connection, source: Source, options: Options) -> LoadResult:
@@ -110,6 +135,7 @@ def _load_generated(connection: Connection, source: Source, options: Options) ->
             inserted += batch_inserted
             if options.on_batch is not None:
                 options.on_batch(source, batch_read)
+            _batch_done()
     return LoadResult(table.name, read, inserted)
 
 
@@ -213,6 +239,7 @@ def _read_file(
                     inserted += group_inserted
                     if options.on_batch is not None:
                         options.on_batch(source, group_read)
+                _batch_done()
             duplicates.report(checker.report)
     finally:
         # The file stays open for a second pass (the wrapper would close it).
