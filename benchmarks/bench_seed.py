@@ -297,17 +297,24 @@ def best(
     launcher: Launcher,
     runs: int,
     backend: Backend,
-    command: list[str],
+    commands: Sequence[list[str]],
     env: dict[str, str],
     prepare: Callable[[], object] | None = None,
-) -> Run:
-    results = []
+) -> list[Run]:
+    """The best of ``runs`` of each of ``commands``, which take turns.
+
+    Taking turns, rather than running one command ``runs`` times and then
+    the next, keeps a seed and its reference at the same moment: this
+    machine's speed drifts by a third from one minute to the next.
+    """
+    results: list[list[Run]] = [[] for _ in commands]
     for _ in range(runs):
-        backend.fresh_schema(env)
-        if prepare is not None:
-            prepare()
-        results.append(launcher.timed(command, env))
-    return min(results, key=lambda run: run.seconds)
+        for command, runs_of_it in zip(commands, results, strict=True):
+            backend.fresh_schema(env)
+            if prepare is not None:
+                prepare()
+            runs_of_it.append(launcher.timed(command, env))
+    return [min(runs_of_it, key=lambda run: run.seconds) for runs_of_it in results]
 
 
 def write_csv(path: Path, n: int) -> None:
@@ -415,21 +422,20 @@ def measure(args: argparse.Namespace, launcher: Launcher) -> None:
                 def raw(csv_path: str, backend: Backend = backend, n: int = n) -> list[str]:
                     return [sys.executable, this, "--raw", backend.name, str(n), csv_path]
 
-                seed_run = best(launcher, args.runs, backend, seed_command("--fake", str(n)), env)
-                raw_run = best(launcher, args.runs, backend, raw(""), env)
+                seed_run, raw_run = best(
+                    launcher, args.runs, backend, [seed_command("--fake", str(n)), raw("")], env
+                )
                 print(row(backend.name, "fake", n, seed_run, raw_run, "raw driver"), flush=True)
                 if not args.csv:
                     continue
-                seed_run = best(
-                    launcher, args.runs, backend, seed_command("--file", str(users_csv)), env
-                )
-                raw_run = best(launcher, args.runs, backend, raw(str(users_csv)), env)
-                print(row(backend.name, "csv", n, seed_run, raw_run, "raw driver"), flush=True)
+                commands = [seed_command("--file", str(users_csv)), raw(str(users_csv))]
                 if backend.name != "pgbouncer":  # psql \\copy is the same through it
-                    tool = backend.loader_tool(users_csv)
-                    tool_run = best(launcher, args.runs, backend, tool, env)
+                    commands.append(backend.loader_tool(users_csv))
+                seed_run, raw_run, *tool_run = best(launcher, args.runs, backend, commands, env)
+                print(row(backend.name, "csv", n, seed_run, raw_run, "raw driver"), flush=True)
+                if tool_run:
                     name = "sqlite3 .import" if backend.name == "sqlite" else "psql \\copy"
-                    print(row(backend.name, "csv", n, seed_run, tool_run, name), flush=True)
+                    print(row(backend.name, "csv", n, seed_run, tool_run[0], name), flush=True)
 
                 def users_then_table(
                     backend: Backend = backend, env: dict[str, str] = env, users: Path = users_csv
@@ -437,11 +443,11 @@ def measure(args: argparse.Namespace, launcher: Launcher) -> None:
                     launcher.timed(seed_command("--file", str(users)), env)
                     create_posts_table(backend.migration_url or backend.url)
 
-                posts_run = best(
+                (posts_run,) = best(
                     launcher,
                     args.runs,
                     backend,
-                    [sys.executable, this, "--seed-posts", str(posts_csv)],
+                    [[sys.executable, this, "--seed-posts", str(posts_csv)]],
                     env,
                     prepare=users_then_table,
                 )
