@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from seeding.columns import Field, Reference, base_type, unique_alone
-from seeding.staging import temporary_table
+from seeding.staging import empty, temporary_table
 from seeding.writers import appender_for
 
 Report = Callable[[int, str, str], None]
@@ -154,7 +154,7 @@ class _Lookup:
                 temporary_table(self.connection, "lookup", Column("value", by.type))
             )
             self.append = appender_for(self.connection, self.staging, [self.staging.c.value])
-        self.connection.execute(self.staging.delete())
+        empty(self.connection, self.staging)
         self.append([(value,) for value in values])
         given = self.staging.c.value
         query = select(given, to).join_from(self.staging, by.table, by == given)

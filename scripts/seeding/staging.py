@@ -34,3 +34,18 @@ def temporary_table(connection: Connection, purpose: str, *columns: Column[Any])
         connection.exec_driver_sql(f"DROP TEMPORARY TABLE {name}")
     else:
         table.drop(connection)
+
+
+def empty(connection: Connection, table: Table) -> None:
+    """Delete every row of the temporary ``table``, for the next batch.
+
+    On PostgreSQL with TRUNCATE: rows a DELETE removes stay in the table,
+    dead, for every later scan to step over (autovacuum never visits a
+    temporary table), and a dry run of a million rows spent a third of its
+    time on them.
+    """
+    if connection.dialect.name == "postgresql":
+        name = connection.dialect.identifier_preparer.format_table(table)
+        connection.exec_driver_sql(f"TRUNCATE {name}")
+    else:
+        connection.execute(table.delete())

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from seeding.columns import keys_filled
-from seeding.staging import temporary_table
+from seeding.staging import empty, temporary_table
 
 Row = Sequence[Any]
 T = TypeVar("T")
@@ -335,7 +335,7 @@ class _DryRun:
             return read, read
         rows = [[row[position] for position in self.positions] for row in batch]
         staging, table = self.staging.c, self.table.c
-        self.connection.execute(self.staging.delete())
+        empty(self.connection, self.staging)
         self.append(rows)
         # An EXISTS per key, each of which can use that key's index (MySQL
         # cannot for one EXISTS over an OR of the keys).
