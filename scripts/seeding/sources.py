@@ -48,6 +48,10 @@ JSON_MAX_OBJECT = 1 << 20
 # a file with no line breaks (/dev/zero, a binary file) would be read into
 # memory whole while looking for the end of its first line.
 CSV_MAX_LINE = 1 << 20
+# How much is read at a time: a pipe's rows reach the checks (and the
+# progress bar) as they come, a chunk at a time, not only once a whole
+# CSV_MAX_LINE has arrived.
+READ_CHUNK = 1 << 16
 WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -63,7 +67,7 @@ def _bounded_lines(text: TextIO, name: str, kind: str = "csv") -> Iterator[str]:
     """
     pending = ""
     number = 0  # lines yielded so far
-    while chunk := text.read(CSV_MAX_LINE):
+    while chunk := text.read(READ_CHUNK):
         lines = (pending + chunk).split("\n")
         pending = lines.pop()
         longest = max(map(len, lines), default=0)
