@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -664,15 +666,22 @@ def slowly(pause: float) -> Callable[[BinaryIO], None]:
 # The bar is drawn by the command line from the rows it reads, whatever the
 # backend: these run on SQLite only.
 @pytest.mark.backends("sqlite")
-def test_a_progress_bar_shows_on_a_terminal_unless_quiet(migrated: URL) -> None:
+def test_a_progress_bar_shows_on_a_terminal_unless_quiet(tmp_path: Path, migrated: URL) -> None:
     """A load that outlasts the bar's half-second delay shows it, unless --quiet."""
     load = ("--file", "-", "--batch-size", "1000")
-    status, shown = seed_on_a_terminal(migrated, *load, feed=slowly(pause=1.0))
+    # Both at once, each on a terminal and a database of its own (a copy of
+    # the migrated SQLite file, so that neither waits for the other's lock).
+    assert migrated.database is not None
+    copy = migrated.set(database=str(shutil.copy(migrated.database, tmp_path / "quiet.sqlite3")))
+    with ThreadPoolExecutor(2) as pool:
+        plain = pool.submit(seed_on_a_terminal, migrated, *load, feed=slowly(pause=1.0))
+        quiet = pool.submit(seed_on_a_terminal, copy, *load, "--quiet", feed=slowly(pause=1.0))
+    status, shown = plain.result()
     assert status == 0
     assert "rows/s" in shown
     assert "4.00k rows" in shown
 
-    status, shown = seed_on_a_terminal(migrated, *load, "--quiet", feed=slowly(pause=1.0))
+    status, shown = quiet.result()
     assert status == 0
     assert shown == ""
 
