@@ -228,7 +228,8 @@ def _read_file(
                             unwritten.note(table, columns, [row for _, row in group])
                         continue
                     pairs: list[Pair] = []
-                    keep = bool(duplicates) or noting
+                    # Kept for the keys and a dry run's notes; rows written need no note.
+                    keep = bool(duplicates) or options.dry_run
                     group_read, group_inserted = writer(_noted(group, pairs if keep else None))
                     # Not while the writer reads the group: it may be in the
                     # middle of a COPY on this connection.
