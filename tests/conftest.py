@@ -31,18 +31,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "backends(*names): the test only applies to these backends (sqlite, postgresql, mysql)",
     )
+    config.addinivalue_line(
+        "markers",
+        "no_database: the test touches no database, so it runs once, in the SQLite run",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect, rather than skip, tests that do not apply to the backend under test.
 
     A skip means "should have run but could not", and CI fails on any skip.
+    A test that touches no database would only repeat itself on a server.
     """
     selected: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("backends")
-        (selected if marker is None or BACKEND in marker.args else deselected).append(item)
+        applies = marker is None or BACKEND in marker.args
+        if item.get_closest_marker("no_database") is not None:
+            applies = BACKEND == "sqlite"
+        (selected if applies else deselected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

@@ -28,11 +28,13 @@ def env_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.no_database
 def test_environment_beats_dotenv(monkeypatch: pytest.MonkeyPatch, env_file: Path) -> None:
     monkeypatch.setenv("DATABASE_URL", "sqlite:///from_environment.db")
     assert database_url(env_file=env_file).database == "from_environment.db"
 
 
+@pytest.mark.no_database
 def test_dotenv_is_used_when_the_environment_has_no_url(
     monkeypatch: pytest.MonkeyPatch, env_file: Path
 ) -> None:
@@ -40,6 +42,7 @@ def test_dotenv_is_used_when_the_environment_has_no_url(
     assert database_url(env_file=env_file).database == "from_dotenv"
 
 
+@pytest.mark.no_database
 def test_default_is_one_sqlite_file_in_the_project_root(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -53,11 +56,13 @@ def test_default_is_one_sqlite_file_in_the_project_root(
     assert DEFAULT_SQLITE_PATH.is_absolute()
 
 
+@pytest.mark.no_database
 def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch, env_file: Path) -> None:
     monkeypatch.setenv("DATABASE_URL", "")
     assert database_url(env_file=env_file).database == "from_dotenv"
 
 
+@pytest.mark.no_database
 def test_a_malformed_url_is_a_clear_error_without_the_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -67,12 +72,14 @@ def test_a_malformed_url_is_a_clear_error_without_the_secret(
     assert "hunter2" not in str(error.value)
 
 
+@pytest.mark.no_database
 def test_passwords_are_never_displayed() -> None:
     shown = display_url(make_url("postgresql+psycopg://app:hunter2@localhost/app"))
     assert "hunter2" not in shown
     assert shown == "postgresql+psycopg://app:***@localhost/app"
 
 
+@pytest.mark.no_database
 def test_sqlite_connections_enforce_foreign_keys(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}")
     with engine.connect() as connection:
@@ -91,6 +98,7 @@ def run_seed(url: str) -> subprocess.CompletedProcess[str]:
     return commands.seed_here(database=make_url(url))
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("command", [run_alembic, run_seed], ids=["alembic", "seed"])
 @pytest.mark.parametrize(
     ("url", "module", "extra"),
@@ -117,6 +125,7 @@ def test_a_missing_driver_is_one_line_naming_the_extra_to_install(
     assert "hunter2" not in result.stderr + result.stdout
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("command", [run_alembic, run_seed], ids=["alembic", "seed"])
 def test_an_unknown_database_type_is_one_line(
     command: Callable[[str], subprocess.CompletedProcess[str]],

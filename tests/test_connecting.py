@@ -67,7 +67,7 @@ def silent_server() -> Iterator[int]:
 
 # No server involved: these run once, with the SQLite run of the suite ----------------
 
-no_server = pytest.mark.backends("sqlite")
+no_server = pytest.mark.no_database
 
 
 @no_server

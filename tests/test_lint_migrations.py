@@ -13,6 +13,9 @@ import lint_migrations
 from models.database import PROJECT_ROOT
 from tests.histories import UPGRADE_LINE, History
 
+# The linter reads files and needs no database: these run once, in the SQLite run.
+pytestmark = pytest.mark.no_database
+
 LINTER = str(PROJECT_ROOT / "scripts" / "lint_migrations.py")
 
 # rule -> an upgrade body that breaks it (users exists already; audit is new)

@@ -38,6 +38,7 @@ def repository_is_left_untouched() -> Iterator[None]:
 # The real history ------------------------------------------------------------
 
 
+@pytest.mark.no_database
 def test_the_history_is_sound() -> None:
     """Every file imports; one head (two mean a merge forgot `alembic merge heads`);
     no revision revises a missing one; no cycles."""
@@ -62,6 +63,7 @@ def test_data_survives_every_upgrade(empty_database_url: URL) -> None:
     check_data_survives(empty_database_url, history_config())
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize(
     "url",
     [

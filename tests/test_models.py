@@ -16,6 +16,7 @@ from tests.histories import History
 from tests.migration_checks import connected
 
 
+@pytest.mark.no_database
 def test_every_model_module_is_imported_by_the_package() -> None:
     """Alembic sees only the models that `import models` registers."""
     registered = set(Base.metadata.tables)
@@ -25,6 +26,7 @@ def test_every_model_module_is_imported_by_the_package() -> None:
     assert not missing, f"import the modules of {sorted(missing)} in models/__init__.py"
 
 
+@pytest.mark.no_database
 def test_every_constraint_and_index_has_a_name() -> None:
     """Unnamed, each backend would invent a name, and a later drop would work on one only."""
     items: list[Constraint | Index] = []
@@ -37,6 +39,7 @@ def test_every_constraint_and_index_has_a_name() -> None:
     assert not unnamed, f"give these a name= (CHECK constraints always need one): {unnamed}"
 
 
+@pytest.mark.no_database
 def test_the_convention_never_rewrites_a_name_given_in_full() -> None:
     """%(constraint_name)s would make Alembic rename constraints in existing revisions."""
     assert not any("constraint_name" in pattern for pattern in NAMING_CONVENTION.values())
@@ -57,6 +60,7 @@ def add_runs_with_a_check_named_status(history: History) -> str:
     return history.add('op.drop_constraint("status", "runs", type_="check")')
 
 
+@pytest.mark.no_database
 def test_a_constraint_named_in_a_revision_keeps_its_name_in_sql(history: History) -> None:
     add_runs_with_a_check_named_status(history)
     result = commands.alembic_here(

@@ -105,6 +105,7 @@ def history_problems_of(history: History) -> list[str]:
     return str(caught.value).splitlines()
 
 
+@pytest.mark.no_database
 def test_a_second_head_is_caught(history: History) -> None:
     accounts_history(history)
     history.add("pass", revision="b0000000000b", down_revision=None)
@@ -113,6 +114,7 @@ def test_a_second_head_is_caught(history: History) -> None:
     assert "b0000000000b in b0000000000b_test.py" in problems[0]
 
 
+@pytest.mark.no_database
 def test_every_broken_link_is_reported_once_naming_its_file(history: History) -> None:
     """A missing parent, a cycle and a file that does not import: all in one report."""
     accounts_history(history)
@@ -291,6 +293,7 @@ OFFLINE_URLS = {
 }
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("dialect", OFFLINE_URLS)
 def test_offline_sql_is_written_where_alembic_can(history: History, dialect: str) -> None:
     """A table copy (batch mode) is plain ALTER TABLE on PostgreSQL and MySQL, and
@@ -312,6 +315,7 @@ def test_offline_sql_is_written_where_alembic_can(history: History, dialect: str
         assert "a1ter0000001" in sql
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("dialect", OFFLINE_URLS)
 def test_a_revision_that_needs_a_database_offline_is_caught(history: History, dialect: str) -> None:
     accounts_history(history)
@@ -431,6 +435,7 @@ def test_a_data_migration_can_be_accepted_as_changing_rows(
     check_data_survives(empty_database_url, history.config())
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

@@ -114,6 +114,7 @@ def test_a_schema_made_without_migrations_is_not_migrated(empty_database_url: UR
         engine.dispose()
 
 
+@pytest.mark.no_database
 def test_help_explains_the_command(tmp_path: Path) -> None:
     result = commands.seed_here(
         "--help", database=URL.create("sqlite", database=str(tmp_path / "x"))
@@ -536,6 +537,7 @@ def test_a_problem_late_in_a_large_file_still_writes_nothing(
     assert user_count(db) == 0
 
 
+@pytest.mark.no_database
 def test_json_lines_are_right_across_read_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
@@ -686,6 +688,7 @@ def test_a_progress_bar_shows_on_a_terminal_unless_quiet(tmp_path: Path, migrate
     assert shown == ""
 
 
+@pytest.mark.no_database
 def test_a_files_progress_bar_estimates_its_total_from_the_bytes_read(tmp_path: Path) -> None:
     """A file's rows are not known ahead: the bar's total (and so its estimated end)
     comes from the share of the file the rows read so far took up."""
@@ -751,6 +754,7 @@ def test_standard_input_that_is_closed_is_one_line(
     assert user_count(db) == 0
 
 
+@pytest.mark.no_database
 def test_a_malformed_database_url_is_one_line(
     monkeypatch: pytest.MonkeyPatch, seed_here: Callable[..., Outcome]
 ) -> None:
