@@ -8,6 +8,7 @@ starts can never reach a developer's database or read one from ``.env``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "no_database: the test touches no database, so it runs once, in the SQLite run",
     )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto``: a worker per core, and one more.
+
+    Much of the suite waits rather than computes (on the server, on the
+    commands it starts, on the clocks of the lock tests); the extra worker
+    fills those waits. PYTEST_XDIST_AUTO_NUM_WORKERS still decides if set.
+    """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
