@@ -375,6 +375,10 @@ CSV_PROBLEMS = {
     ),
     "missing column": ("username\nann\n", "1: header: missing column 'email'"),
     "empty file": ("", "1: file: is empty"),
+    "lone CR line ends": (
+        "username,email\rann,a@example.com\r",
+        "1: csv: a carriage return (CR) outside quotes: lines must end in LF or CR LF",
+    ),
     "unterminated quote": (
         'username,email\nann,"a@example.com\n',
         "2: csv: unexpected end of data",

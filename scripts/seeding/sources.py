@@ -96,7 +96,7 @@ def read_csv(text: TextIO, name: str) -> Read:
     try:
         header = next(reader, None)
     except csv.Error as error:
-        raise SourceError(Problem(name, 1, "csv", str(error))) from None
+        raise SourceError(Problem(name, 1, "csv", _csv_message(error))) from None
     if header is None:
         raise SourceError(
             Problem(name, 1, "file", "is empty; expected a header naming the columns")
@@ -119,7 +119,16 @@ def _csv_rows(reader: Any, name: str, width: int) -> Iterator[RawRow]:
                 continue
             yield (start, [field or None for field in fields], None)
     except csv.Error as error:
-        raise SourceError(Problem(name, reader.line_num, "csv", str(error))) from None
+        raise SourceError(Problem(name, reader.line_num, "csv", _csv_message(error))) from None
+
+
+def _csv_message(error: csv.Error) -> str:
+    message = str(error)
+    if message.startswith("new-line character seen in unquoted field"):
+        # The csv module's words suggest a fix in code; the fix is in the file.
+        # Lines end in LF or CR LF; a lone CR is what classic Mac OS wrote.
+        return "a carriage return (CR) outside quotes: lines must end in LF or CR LF"
+    return message
 
 
 class _JsonArray:
