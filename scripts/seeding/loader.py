@@ -23,7 +23,7 @@ from seeding.columns import Field, fields_for, keys_filled, model_rules, python_
 from seeding.duplicates import Duplicates
 from seeding.fake import fake_columns, fake_rows
 from seeding.records import Problem, SourceError
-from seeding.references import References, Unwritten
+from seeding.references import References, Unwritten, referred_to
 from seeding.sources import READERS
 from seeding.validation import Checker
 from seeding.writers import batches, writer_for
@@ -210,8 +210,9 @@ def _read_file(
                 unwritten = Unwritten(connection, resources)
             references = References(connection, fields, resources, unwritten)
             # Rows not written are noted where a later row may refer to them:
-            # in a dry run (later files too), and in a table that refers to itself.
-            noting = options.dry_run or references.refers_to_itself
+            # in a dry run (later files too) of a table that some foreign key
+            # points at, and in a table that refers to itself.
+            noting = (options.dry_run and referred_to(table)) or references.refers_to_itself
             keys = _keys(table, columns, fields) if keep_keys else []
             duplicates = Duplicates(connection, keys, resources)
             writer = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
@@ -229,12 +230,12 @@ def _read_file(
                         continue
                     pairs: list[Pair] = []
                     # Kept for the keys and a dry run's notes; rows written need no note.
-                    keep = bool(duplicates) or options.dry_run
+                    keep = bool(duplicates) or (options.dry_run and noting)
                     group_read, group_inserted = writer(_noted(group, pairs if keep else None))
                     # Not while the writer reads the group: it may be in the
                     # middle of a COPY on this connection.
                     duplicates.add(pairs)
-                    if options.dry_run:
+                    if options.dry_run and noting:
                         unwritten.note(table, columns, [row for _, row in pairs])
                     read += group_read
                     inserted += group_inserted

@@ -36,6 +36,15 @@ Report = Callable[[int, str, str], None]
 Pair = tuple[int, list[Any]]  # (line, row)
 
 
+def referred_to(table: Table) -> bool:
+    """Whether a foreign key of a table in ``table``'s metadata (itself included) points at it."""
+    return any(
+        key.target_fullname.rpartition(".")[0] == table.fullname
+        for other in table.metadata.tables.values()
+        for key in other.foreign_keys
+    )
+
+
 def compared_exactly(column: Column[Any], dialect_name: str) -> bool:
     """Whether the database finds two values of ``column`` equal only when Python does."""
     type_ = base_type(column.type)
