@@ -213,6 +213,8 @@ def _read_file(
             # in a dry run (later files too) of a table that some foreign key
             # points at, and in a table that refers to itself.
             noting = (options.dry_run and referred_to(table)) or references.refers_to_itself
+            # The writer's rows are noted too when it writes none of them.
+            noting_written = noting and options.dry_run
             keys = _keys(table, columns, fields) if keep_keys else []
             duplicates = Duplicates(connection, keys, resources)
             writer = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
@@ -229,13 +231,12 @@ def _read_file(
                             unwritten.note(table, columns, [row for _, row in group])
                         continue
                     pairs: list[Pair] = []
-                    # Kept for the keys and a dry run's notes; rows written need no note.
-                    keep = bool(duplicates) or (options.dry_run and noting)
+                    keep = bool(duplicates) or noting_written
                     group_read, group_inserted = writer(_noted(group, pairs if keep else None))
                     # Not while the writer reads the group: it may be in the
                     # middle of a COPY on this connection.
                     duplicates.add(pairs)
-                    if options.dry_run and noting:
+                    if noting_written:
                         unwritten.note(table, columns, [row for _, row in pairs])
                     read += group_read
                     inserted += group_inserted
