@@ -387,6 +387,127 @@ def test_every_broken_downgrade_is_reported_in_one_pass(
     ]
 
 
+# After a failure the walk goes on ----------------------------------------------------------
+
+# Three tables that refer to each other in a cycle, one through ON DELETE
+# CASCADE, with rows that fill the cycle: emptying such a database to start
+# over must not depend on the order the tables are dropped in.
+TANGLE = (
+    """
+    op.create_table("a", sa.Column("id", sa.Integer, primary_key=True))
+    op.create_table(
+        "b",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("a_id", sa.Integer, sa.ForeignKey("a.id", ondelete="CASCADE")),
+    )
+    op.create_table(
+        "c",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("a_id", sa.Integer, sa.ForeignKey("a.id")),
+        sa.Column("b_id", sa.Integer, sa.ForeignKey("b.id")),
+    )
+    with op.batch_alter_table("a") as batch_op:
+        batch_op.add_column(sa.Column("c_id", sa.Integer, nullable=True))
+        batch_op.create_foreign_key("fk_a_c_id_c", "c", ["c_id"], ["id"])
+    op.execute("INSERT INTO a (id) VALUES (1)")
+    op.execute("INSERT INTO b (id, a_id) VALUES (1, 1)")
+    op.execute("INSERT INTO c (id, a_id, b_id) VALUES (1, 1, 1)")
+    op.execute("UPDATE a SET c_id = 1")
+    """,
+    """
+    with op.batch_alter_table("a") as batch_op:
+        batch_op.drop_constraint("fk_a_c_id_c", type_="foreignkey")
+        batch_op.drop_column("c_id")
+    op.drop_table("c")
+    op.drop_table("b")
+    op.drop_table("a")
+    """,
+)
+
+
+def test_tables_in_a_cycle_of_foreign_keys_are_rebuilt_after_a_finding(
+    history: History, empty_database_url: URL
+) -> None:
+    """Each finding makes the stairway empty the database and rebuild it; the second
+    finding is only reported if that worked."""
+    history.add(*TANGLE)
+    first = history.add(FORGETFUL[0].replace("accounts", "b").format(name="x"), FORGETFUL[1])
+    second = history.add(FORGETFUL[0].replace("accounts", "c").format(name="y"), FORGETFUL[1])
+    findings = findings_of(lambda: check_stairway(empty_database_url, history.config()))
+    assert [finding.split(":")[0] for finding in findings] == [
+        f"revision {first} ({first}_test.py)",
+        f"revision {second} ({second}_test.py)",
+    ]
+
+
+def test_a_failed_upgrade_is_stepped_over_when_the_database_is_rebuilt(
+    history: History, empty_database_url: URL
+) -> None:
+    """The stairway reports the failure, then a later finding makes it rebuild the
+    database: the rebuild must step over the failed revision, not fail on it again."""
+    history.add(*TANGLE)
+    failing = history.add('op.drop_table("no_such_table")', "pass")
+    forgetful = history.add(FORGETFUL[0].replace("accounts", "c").format(name="y"), FORGETFUL[1])
+    after = history.add(FORGETFUL[0].replace("accounts", "b").format(name="x"), FORGETFUL[1])
+    findings = findings_of(lambda: check_stairway(empty_database_url, history.config()))
+    assert [finding.split(": ", 2)[:2] for finding in findings] == [
+        [f"revision {failing} ({failing}_test.py)", "upgrade fails"],
+        [f"revision {forgetful} ({forgetful}_test.py)", "downgrade does not undo the upgrade"],
+        [f"revision {after} ({after}_test.py)", "downgrade does not undo the upgrade"],
+    ]
+
+
+def test_drift_after_a_failed_upgrade_is_one_line_naming_the_revision(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    failing = history.add('op.drop_table("no_such_table")', "pass")
+    history.add(FORGETFUL[0].format(name="later"), FORGETFUL[1])
+    [finding] = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
+    assert finding.startswith(f"revision {failing} ({failing}_test.py): upgrade fails: ")
+    assert "no_such_table" in finding
+    assert "\n" not in finding
+
+
+def test_a_revision_that_declares_orm_classes_is_loaded_as_alembic_loads_it(
+    history: History, empty_database_url: URL
+) -> None:
+    """A data migration with its own declarative classes (``Mapped[...]`` annotations
+    resolve at class creation): it runs under Alembic, so the net must not call it broken."""
+    accounts_history(history)
+    revision = history.add(
+        """
+        with Session(bind=op.get_bind()) as session:
+            session.add(Account(name="ada"))
+            session.flush()
+        """,
+        'op.execute("DELETE FROM accounts")',
+    )
+    path = history.file(revision)
+    path.write_text(
+        path.read_text()
+        + textwrap.dedent(
+            """
+
+            from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Account(Base):
+                __tablename__ = "accounts"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                name: Mapped[str] = mapped_column(sa.String(50))
+            """
+        )
+    )
+    config = history.config()
+    check_history(config)
+    check_upgrade(empty_database_url, config)
+
+
 # What a project accepts (accepted.toml) ------------------------------------------------------
 
 
