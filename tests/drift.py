@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, ForeignKeyConstraint, Index, Table, UniqueConstraint
+from sqlalchemy import Column, Constraint, ForeignKeyConstraint, Index, Table, UniqueConstraint
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 
 IN_MODELS = "in the models, not in the database"
@@ -77,3 +77,63 @@ def describe_diff(diff: Any) -> str:
         table, description = _object(kind, diff[1])
         return f"{table}: {description}: {IN_MODELS if kind.startswith('add_') else IN_DATABASE}"
     return f"{kind}: {', '.join(_shown(part) for part in diff[1:])}"
+
+
+def _properties(item: Any) -> dict[str, str]:
+    """What tells two versions of one index or constraint apart, as text."""
+    properties = {"columns": _columns(item)}
+    if isinstance(item, Index):
+        properties["unique"] = str(bool(item.unique))
+    if isinstance(item, ForeignKeyConstraint):
+        properties["references"] = ", ".join(element.target_fullname for element in item.elements)
+        properties["ondelete"] = (item.ondelete or "NO ACTION").upper()
+        properties["onupdate"] = (item.onupdate or "NO ACTION").upper()
+        properties["deferrable"] = str(bool(item.deferrable))
+        properties["initially"] = (item.initially or "IMMEDIATE").upper()
+    return properties
+
+
+def _identity(kind: str, item: Any) -> tuple[str, str, str] | None:
+    """What an added and a removed object must share to be one object changed."""
+    if not isinstance(item, (Index, Constraint)) or item.table is None:
+        return None
+    what = kind.partition("_")[2]
+    if item.name:
+        return what, item.table.name, str(item.name)
+    if isinstance(item, ForeignKeyConstraint):  # unnamed: known by what it links
+        return what, item.table.name, f"{_columns(item)} to {item.referred_table.name}"
+    return None
+
+
+def describe_diffs(diffs: list[Any]) -> list[str]:
+    """One line per difference; an index or constraint autogenerate would drop and create
+    again under the same name (only its ON DELETE, say, differs) is one line saying what
+    differs, not two lines that seem to contradict each other."""
+    removed: dict[tuple[str, str, str], Any] = {}
+    for diff in diffs:
+        if isinstance(diff, tuple) and diff[0].startswith("remove_"):
+            key = _identity(diff[0], diff[1])
+            if key is not None:
+                removed[key] = diff[1]
+    changed: dict[tuple[str, str, str], str] = {}
+    for diff in diffs:
+        if isinstance(diff, tuple) and diff[0].startswith("add_"):
+            key = _identity(diff[0], diff[1])
+            if key is not None and key in removed:
+                in_models, in_database = _properties(diff[1]), _properties(removed[key])
+                table, description = _object(diff[0], diff[1])
+                differences = [
+                    f"{name} {value} in the models, {in_database.get(name)} in the database"
+                    for name, value in in_models.items()
+                    if in_database.get(name) != value
+                ] or ["defined differently in the models and the database"]
+                changed[key] = f"{table}: {description}: {'; '.join(differences)}"
+    lines: list[str] = []
+    for diff in diffs:
+        key = _identity(diff[0], diff[1]) if isinstance(diff, tuple) else None
+        if key in changed:
+            if diff[0].startswith("add_"):
+                lines.append(changed[key])
+            continue
+        lines.append(describe_diff(diff))
+    return lines
