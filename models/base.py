@@ -16,6 +16,12 @@ from sqlalchemy.orm import DeclarativeBase
 # always used as written, and the convention only names what you leave
 # unnamed. CHECK constraints have no column list to build a name from:
 # name them in full (ck_<table>_<what>); a test fails on one left unnamed.
+#
+# Alembic also names by this convention what a revision leaves unnamed. A
+# project adopting an existing history therefore sets it to the convention
+# that history was written under ({} if its revisions left names to the
+# backend, such as PostgreSQL's users_email_key), so that a fresh database
+# gets the names production has and a revision that drops one by name works.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

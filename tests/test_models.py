@@ -6,7 +6,22 @@ import importlib
 import pkgutil
 
 import pytest
-from sqlalchemy import URL, Constraint, Index, inspect, make_url
+from sqlalchemy import (
+    URL,
+    CheckConstraint,
+    Column,
+    Constraint,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+    inspect,
+    make_url,
+)
 
 import models
 from models import Base
@@ -26,17 +41,70 @@ def test_every_model_module_is_imported_by_the_package() -> None:
     assert not missing, f"import the modules of {sorted(missing)} in models/__init__.py"
 
 
-@pytest.mark.no_database
-def test_every_constraint_and_index_has_a_name() -> None:
-    """Unnamed, each backend would invent a name, and a later drop would work on one only."""
+# The kinds of constraint a naming convention names, by its keys.
+KINDS = {
+    "pk": PrimaryKeyConstraint,
+    "uq": UniqueConstraint,
+    "fk": ForeignKeyConstraint,
+    "ix": Index,
+}
+
+
+def left_to_the_backend(metadata: MetaData) -> list[str]:
+    """Constraints and indexes that would get a name the backend makes up.
+
+    Under a naming convention, every kind it covers must end up named, and a
+    CHECK always (it has no columns to build a name from). A project that
+    keeps the backend's own names ({}: an adopted history written without a
+    convention) has chosen them, and nothing is demanded.
+    """
+    convention = metadata.naming_convention
+    if set(convention) <= {"ix"}:  # SQLAlchemy's default, which names indexes only
+        return []
+    kinds = (*(kind for key, kind in KINDS.items() if key in convention), CheckConstraint)
     items: list[Constraint | Index] = []
-    for table in Base.metadata.tables.values():
+    for table in metadata.tables.values():
         items += table.constraints
         items += table.indexes
     # A name is a string; unnamed is None, or a marker object for the
     # constraints that Boolean and Enum types create.
-    unnamed = [f"{item.table}: {item!r}" for item in items if not isinstance(item.name, str)]
+    return [
+        f"{item.table}: {item!r}"
+        for item in items
+        if isinstance(item, kinds) and not isinstance(item.name, str)
+    ]
+
+
+@pytest.mark.no_database
+def test_every_constraint_and_index_has_a_name() -> None:
+    """Unnamed, each backend would invent a name, and a later drop would work on one only."""
+    unnamed = left_to_the_backend(Base.metadata)
     assert not unnamed, f"give these a name= (CHECK constraints always need one): {unnamed}"
+
+
+@pytest.mark.no_database
+@pytest.mark.parametrize(
+    ("convention", "unnamed"),
+    [
+        (NAMING_CONVENTION, ["runs: Check"]),
+        ({"fk": "fk_%(table_name)s"}, ["runs: Check"]),
+        ({}, []),
+    ],
+    ids=["the template's", "one of its own", "the backend's names"],
+)
+def test_the_naming_rule_follows_the_projects_convention(
+    convention: dict[str, str], unnamed: list[str]
+) -> None:
+    metadata = MetaData(naming_convention=convention)
+    Table(
+        "runs",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("state", String(10)),
+        CheckConstraint("state IN ('queued', 'done')"),
+    )
+    found = left_to_the_backend(metadata)
+    assert [line.split("(")[0].replace("Constraint", "") for line in found] == unnamed
 
 
 @pytest.mark.no_database

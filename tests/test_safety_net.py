@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy import URL, inspect, make_url
 
+from models.base import NAMING_CONVENTION
 from tests.accepted import AcceptedFileError
 from tests.app_history import app_history
 from tests.histories import History, new_history
@@ -30,6 +32,7 @@ from tests.migration_checks import (
     check_stairway,
     check_upgrade,
     connected,
+    drop_everything,
     migrate,
 )
 
@@ -548,6 +551,79 @@ def test_a_revision_that_declares_orm_classes_is_loaded_as_alembic_loads_it(
     config = history.config()
     check_history(config)
     check_upgrade(empty_database_url, config)
+
+
+# A history written under another naming convention ------------------------------------------
+
+# Revisions written before the project had a naming convention, as many real
+# histories were: the foreign key is left unnamed, so PostgreSQL named it
+# awards_team_id_fkey in production, and a later revision drops it by that name.
+BACKEND_NAMED = [
+    (
+        """
+        op.create_table("teams", sa.Column("id", sa.Integer, primary_key=True))
+        op.create_table(
+            "awards",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id")),
+        )
+        """,
+        'op.drop_table("awards")\nop.drop_table("teams")',
+    ),
+    (
+        'op.drop_constraint("awards_team_id_fkey", "awards", type_="foreignkey")',
+        'op.create_foreign_key("awards_team_id_fkey", "awards", "teams", ["team_id"], ["id"])',
+    ),
+]
+
+
+def backend_named_history(directory: Path, naming_convention: dict[str, str]) -> History:
+    metadata = sa.MetaData(naming_convention=naming_convention)
+    sa.Table("teams", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "awards",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("team_id", sa.Integer),
+    )
+    history = new_history(directory, metadata)
+    for upgrade, downgrade in BACKEND_NAMED:
+        history.add(upgrade, downgrade)
+    return history
+
+
+@pytest.mark.backends("postgresql")
+def test_a_history_keeps_the_naming_convention_it_was_written_under(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """Alembic names what a revision leaves unnamed by the models' convention. Under the
+    template's, a fresh database gets fk_awards_team_id_teams where production has
+    awards_team_id_fkey; under the history's own (none), every check and autogenerate work."""
+    template = backend_named_history(tmp_path / "template", NAMING_CONVENTION)
+    [finding] = findings_of(lambda: check_upgrade(empty_database_url, template.config()))
+    assert 'constraint "awards_team_id_fkey" of relation "awards" does not exist' in finding
+
+    own = backend_named_history(tmp_path / "own", {})
+    config = own.config()
+    drop_everything(empty_database_url)
+    check_history(config)
+    check_upgrade(empty_database_url, config)
+    drop_everything(empty_database_url)
+    check_stairway(empty_database_url, config)
+    check_no_drift(empty_database_url, config)
+    drop_everything(empty_database_url)
+    check_data_survives(empty_database_url, config)
+
+    # A model change autogenerates a revision that runs under the same convention.
+    assert own.metadata is not None
+    sa.Table("awards", own.metadata, sa.Column("note", sa.String(50)), extend_existing=True)
+    config = own.config()
+    with connected(empty_database_url) as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message="note", autogenerate=True)
+    [written] = own.versions.glob("*_note.py")
+    assert "add_column" in written.read_text()
+    check_no_drift(empty_database_url, own.config())
 
 
 # What a project accepts (accepted.toml) ------------------------------------------------------
