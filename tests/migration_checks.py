@@ -16,6 +16,7 @@ import decimal
 import io
 import json
 import re
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -93,20 +94,25 @@ def connected(url: URL) -> Iterator[Connection]:
         engine.dispose()
 
 
+def _script_directory(config: Config) -> ScriptDirectory:
+    """``ScriptDirectory.from_config``, which puts ``prepend_sys_path`` on sys.path as
+    Alembic does, without adding it again each time the checks ask."""
+    script = ScriptDirectory.from_config(config)
+    sys.path[:] = dict.fromkeys(sys.path)
+    return script
+
+
 def script_directory(config: Config) -> ScriptDirectory:
     """The history's ScriptDirectory, loaded once per config while its files stay the same.
 
     Alembic's commands load every revision file on each call; the checks make
     several calls per revision, which would make them quadratic in the history.
     """
-    versions = _location(config) / "versions"
-    files = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in versions.glob("*.py")))
+    script = _script_directory(config)  # cheap: revisions load when first asked for
+    files = tuple((path, path.stat().st_mtime_ns) for path in _revision_files(script))
     cached = config.attributes.get("script_directory")
     if cached is None or cached[0] != files:
-        cached = config.attributes["script_directory"] = (
-            files,
-            ScriptDirectory.from_config(config),
-        )
+        cached = config.attributes["script_directory"] = (files, script)
     return cached[1]
 
 
@@ -186,7 +192,7 @@ def history_problems(config: Config) -> list[str]:
     problems: list[str] = []
     files: dict[str, Path] = {}
     parents: dict[str, tuple[str, ...]] = {}
-    script = ScriptDirectory.from_config(config)  # puts prepend_sys_path on sys.path
+    script = _script_directory(config)
     for path in _revision_files(script):
         if path.suffix != ".py":
             continue
