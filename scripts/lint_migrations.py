@@ -354,6 +354,26 @@ def _acknowledged(lines: list[str], call: ast.Call) -> set[str]:
     return rules
 
 
+def _markers(path: Path, lines: list[str]) -> list[tuple[int, str]]:
+    """(line, rule) for each rule named in a marker; a rule of this linter must exist.
+
+    A misspelt rule would otherwise acknowledge nothing, silently: the finding
+    it was meant for stays, or worse, a later edit relies on a marker that
+    never worked. squawk's rules are checked by squawk itself (see squawk()).
+    """
+    found = []
+    for number, line in enumerate(lines, start=1):
+        for match in MARKER.finditer(line):
+            for rule in filter(None, (rule.strip() for rule in match.group(1).split(","))):
+                if not rule.startswith("squawk:") and rule not in RULES:
+                    raise LintInputError(
+                        f"{_shown(path)}:{number}: no rule {rule!r} in this marker; "
+                        f"the rules are {', '.join(RULES)}, and squawk:<rule> for raw SQL"
+                    )
+                found.append((number, rule))
+    return found
+
+
 def lint_file(path: Path) -> list[Finding]:
     """The unacknowledged dangerous operations in one revision file."""
     try:
@@ -365,6 +385,7 @@ def lint_file(path: Path) -> list[Finding]:
         raise LintInputError(f"{_shown(path)}:{error.lineno}: {error.msg}") from None
     revision = _revision_id(tree)
     lines = source.splitlines()
+    _markers(path, lines)
     calls: list[tuple[ast.Call, str | None]] = []  # (call, its batch table or None for op.*)
     for scope in _scopes(tree):
         for node in ast.walk(scope.function):
@@ -548,6 +569,7 @@ def squawk(paths: Sequence[Path], alembic_ini: Path, executable: str) -> list[Fi
             path, calls = by_revision[revision]
             if statement in calls:
                 checked.append((path, revision, calls[statement], statement))
+    _check_squawk_rules(paths, executable)
     if not checked:
         return []
     with tempfile.TemporaryDirectory() as directory:
@@ -573,6 +595,29 @@ def squawk(paths: Sequence[Path], alembic_ini: Path, executable: str) -> list[Fi
             instead = (item.get("help") or "see squawk's documentation of the rule").rstrip(".")
             findings.append(Finding(path, call.line, revision, rule, statement, (why, instead)))
     return findings
+
+
+def _check_squawk_rules(paths: Sequence[Path], executable: str) -> None:
+    """Refuse a marker naming a squawk rule that squawk does not have, as squawk judges it."""
+    named: dict[str, tuple[Path, int]] = {}
+    for path in paths:
+        for number, rule in _markers(path, path.read_text(encoding="utf-8").splitlines()):
+            if rule.startswith("squawk:"):
+                named.setdefault(rule.removeprefix("squawk:"), (path, number))
+    if not named:
+        return
+    result = subprocess.run(
+        [executable, f"--exclude={','.join(named)}", "--stdin-filepath", "rules.sql"],
+        input="SELECT 1;\n",
+        capture_output=True,
+        text=True,
+    )
+    if (unknown := re.search(r"invalid rule name (\S+)", result.stderr)) and unknown[1] in named:
+        path, number = named[unknown[1]]
+        raise LintInputError(
+            f"{_shown(path)}:{number}: squawk has no rule {unknown[1]!r} "
+            "(its rules: https://squawkhq.com/docs/rules)"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -197,6 +197,32 @@ def test_an_unparseable_file_is_one_clear_line(history: History) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("marker", "problem"),
+    [
+        ("ignore[create-index-non-concurrently]", "no rule 'create-index-non-concurrently'"),
+        ("ignore[drop-column, dorp-table]", "no rule 'dorp-table'"),
+        ("ignore[squawk:require-concurrent-index]", "squawk has no rule"),
+    ],
+)
+def test_a_marker_naming_an_unknown_rule_is_one_line_naming_it(
+    history: History, marker: str, problem: str
+) -> None:
+    """A misspelt rule would acknowledge nothing, silently."""
+    path = history.file(
+        history.add(
+            f'op.drop_column("users", "full_name")  # migration-lint: {marker}\n'
+            'op.execute("CREATE INDEX ix_users_full_name ON users (full_name)")',
+            down_revision=None,
+        )
+    )
+    result = run_linter(str(path))
+    assert result.returncode == 2, result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"lint_migrations.py: {path}:{UPGRADE_LINE}: ")
+    assert problem in line
+
+
 # Raw SQL, through squawk --------------------------------------------------------------
 
 RAW_SQL = """
