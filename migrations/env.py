@@ -113,6 +113,7 @@ def do_run_migrations(connection: Connection) -> None:
         # backend reflects a type.
         **autogenerate.compare_options(connection.dialect.name),
     )
+    autogenerate.compare_json_defaults_as_jsonb(context.get_context())
     with context.begin_transaction():
         context.run_migrations()
 

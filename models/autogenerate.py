@@ -34,6 +34,7 @@ foreign key constraint"), so those ``drop_index`` calls go.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,8 +42,21 @@ from alembic.autogenerate import renderers
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Boolean, Column, Enum, Float, Identity, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Enum,
+    Float,
+    Identity,
+    Text,
+    cast,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects.postgresql import JSONB
 
 
 class CreateEnumTypeOp(ops.MigrateOperation):
@@ -220,6 +234,18 @@ def compare_server_default(
     rendered_metadata_default: str | None,
 ) -> bool | None:
     """False for a known equivalence, None to let Alembic compare as usual."""
+    if isinstance(metadata_column.type, JSON):
+        # MariaDB reads a JSON default back quoted ('{}' for {}): compare the documents.
+        def document(value: str | None) -> Any:
+            text = (value or "").strip()
+            if len(text) >= 2 and text[0] == text[-1] == "'":
+                text = text[1:-1].replace("''", "'")
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text
+
+        return bool(document(inspected_default) != document(rendered_metadata_default))
     if context.dialect.name in {"mysql", "mariadb"} and isinstance(metadata_column.type, Boolean):
         # A BOOLEAN is TINYINT(1) there: a default of false reads back as 0.
         def bit(value: str | None) -> str | None:
@@ -228,6 +254,57 @@ def compare_server_default(
 
         return bit(inspected_default) != bit(rendered_metadata_default)
     return None
+
+
+def compare_json_defaults_as_jsonb(context: MigrationContext) -> None:
+    """On PostgreSQL, compare the server defaults of JSON columns as jsonb.
+
+    Alembic asks the server whether a reflected default equals the model's
+    (``SELECT '{}'::json = '{}'``), and json has no ``=``: autogenerate and
+    ``alembic check`` would end in "operator does not exist: json = unknown".
+    A compare_server_default hook cannot take this over on PostgreSQL (see
+    compare_options), so this connection's comparison is wrapped instead.
+    """
+    if context.dialect.name != "postgresql":
+        return
+    impl = context.impl
+    compare: Callable[..., Any] = impl.compare_server_default
+
+    def compare_as_jsonb(
+        inspector_column: Any,
+        metadata_column: Any,
+        rendered_metadata_default: str | None,
+        rendered_inspector_default: str | None,
+    ) -> bool:
+        if (
+            isinstance(metadata_column.type, JSON)
+            and rendered_metadata_default is not None
+            and rendered_inspector_default is not None
+        ):
+            assert context.connection is not None
+            modelled = metadata_column.server_default.arg
+            # A plain string is the document itself; anything else is SQL.
+            in_models = (
+                literal(modelled) if isinstance(modelled, str)
+                else literal_column(rendered_metadata_default)
+            )  # fmt: skip
+            same = context.connection.scalar(
+                select(
+                    cast(literal_column(rendered_inspector_default), JSONB)
+                    == cast(in_models, JSONB)
+                )
+            )
+            return not same
+        return bool(
+            compare(
+                inspector_column,
+                metadata_column,
+                rendered_metadata_default,
+                rendered_inspector_default,
+            )
+        )
+
+    impl.compare_server_default = compare_as_jsonb  # type: ignore[method-assign]
 
 
 def compare_options(dialect: str) -> dict[str, Any]:

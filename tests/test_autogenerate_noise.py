@@ -39,6 +39,8 @@ NOISE = {
     "boolean default true": lambda: sa.Column(
         "admin", sa.Boolean, nullable=False, server_default=sa.true()
     ),
+    # PostgreSQL's json has no = to compare defaults with; MariaDB reads '{}' back quoted.
+    "json default": lambda: sa.Column("meta", sa.JSON, nullable=False, server_default="{}"),
 }
 
 
@@ -105,3 +107,13 @@ def test_text_against_a_short_string_is_still_drift(
         sa.Column("body", sa.Text(16_777_215)),
     )
     assert difference.startswith("things: column body: type ")
+
+
+def test_a_changed_json_default_is_still_drift(history: History, empty_database_url: URL) -> None:
+    [difference] = drift_against(
+        history,
+        empty_database_url,
+        """sa.Column("meta", sa.JSON, nullable=False, server_default="{}")""",
+        sa.Column("meta", sa.JSON, nullable=False, server_default='{"tags": []}'),
+    )
+    assert difference.startswith("things: column meta: default ")
