@@ -41,6 +41,7 @@ from models.migration_lock import (
     lock_timeout_message,
     migration_lock,
     statement_limits,
+    write_statement_limits,
 )
 from models.sqlite_foreign_keys import check_after_each_revision, foreign_keys_off
 
@@ -95,6 +96,7 @@ def run_migrations_offline() -> None:
         **COMMON_OPTIONS,
         **autogenerate.compare_options(url.get_backend_name()),
     )
+    write_statement_limits(context.get_context(), MigrationSettings.from_config())
     with context.begin_transaction():
         context.run_migrations()
 

@@ -36,8 +36,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from models.database import ConfigurationError, seconds_setting, setting
@@ -225,22 +226,42 @@ def _lock_wait_message(settings: MigrationSettings) -> str:
     )
 
 
+def _limits(dialect: Dialect, settings: MigrationSettings) -> tuple[str, ...]:
+    """The statements that set the limits: per transaction on PostgreSQL, per session on MySQL."""
+    if dialect.name == "postgresql":
+        return (
+            f"SET LOCAL lock_timeout = {_milliseconds(settings.table_lock_timeout)}",
+            f"SET LOCAL statement_timeout = {_milliseconds(settings.statement_timeout)}",
+        )
+    if dialect.name in {"mysql", "mariadb"}:
+        # lock_wait_timeout covers metadata locks (what ALTER TABLE waits for);
+        # innodb_lock_wait_timeout covers row locks. Both take whole seconds.
+        wait = (
+            max(1, round(settings.table_lock_timeout))
+            if settings.table_lock_timeout
+            else MYSQL_NO_LIMIT_SECONDS
+        )
+        limits = (
+            f"SET SESSION lock_wait_timeout = {wait}",
+            f"SET SESSION innodb_lock_wait_timeout = {wait}",
+        )
+        if getattr(dialect, "is_mariadb", False):
+            limits += (f"SET SESSION max_statement_time = {settings.statement_timeout:g}",)
+        return limits
+    return ()
+
+
 @contextmanager
 def statement_limits(connection: Connection, settings: MigrationSettings) -> Iterator[None]:
     """Limit how long each statement of a migration may wait for locks, or run."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
+    limits = _limits(connection.dialect, settings)
+    if connection.dialect.name == "postgresql":
         # SET LOCAL in every transaction, not SET once: behind a transaction
         # pooler a session setting would stay on whichever server connection
         # ran it (and slow the app's queries down to fail) while the next
         # revision ran on another. Statements in an autocommit_block (CREATE
         # INDEX CONCURRENTLY) run without them: they take no lock that blocks
         # the app's reads and writes.
-        limits = (
-            f"SET LOCAL lock_timeout = {_milliseconds(settings.table_lock_timeout)}",
-            f"SET LOCAL statement_timeout = {_milliseconds(settings.statement_timeout)}",
-        )
-
         def set_limits(connection: Connection) -> None:
             if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
                 for statement in limits:
@@ -252,22 +273,35 @@ def statement_limits(connection: Connection, settings: MigrationSettings) -> Ite
         finally:
             event.remove(connection, "begin", set_limits)
         return
-    if dialect in {"mysql", "mariadb"}:
-        # lock_wait_timeout covers metadata locks (what ALTER TABLE waits for);
-        # innodb_lock_wait_timeout covers row locks. Both take whole seconds.
-        wait = (
-            max(1, round(settings.table_lock_timeout))
-            if settings.table_lock_timeout
-            else MYSQL_NO_LIMIT_SECONDS
-        )
-        connection.exec_driver_sql(f"SET SESSION lock_wait_timeout = {wait}")
-        connection.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {wait}")
-        if getattr(connection.dialect, "is_mariadb", False):
-            connection.exec_driver_sql(
-                f"SET SESSION max_statement_time = {settings.statement_timeout:g}"
-            )
+    if limits:
+        for statement in limits:
+            connection.exec_driver_sql(statement)
         connection.commit()
     yield
+
+
+def write_statement_limits(context: MigrationContext, settings: MigrationSettings) -> None:
+    """Offline (``alembic upgrade head --sql``): the same limits, written into the SQL.
+
+    Whoever runs the SQL by hand keeps the fail-fast guard: on PostgreSQL the
+    limits follow each BEGIN (SET LOCAL, as online), on MySQL they open the
+    script. Alembic has no hook after the BEGIN it writes, so this context's
+    own ``emit_begin`` is wrapped.
+    """
+    impl = context.impl
+    limits = _limits(context.dialect, settings)
+    if context.dialect.name != "postgresql":
+        for statement in limits:
+            impl.static_output(f"{statement};")
+        return
+    begin = impl.emit_begin
+
+    def begin_with_limits() -> None:
+        begin()
+        for statement in limits:
+            impl.static_output(f"{statement};")
+
+    impl.emit_begin = begin_with_limits  # type: ignore[method-assign]
 
 
 def lock_timeout_message(error: DBAPIError, settings: MigrationSettings) -> str | None:

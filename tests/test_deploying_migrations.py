@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from sqlalchemy import URL, text
+from sqlalchemy import URL, make_url, text
 
 from models.database import make_engine
 from tests import commands
@@ -162,6 +162,80 @@ def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
     retry = commands.alembic_here("upgrade", "head", ini=ini, database=empty_database_url)
     assert retry.returncode == 0, retry.stderr
     assert "nickname" in database_state(empty_database_url)[2]
+
+
+@pytest.mark.no_database
+@pytest.mark.parametrize(
+    ("url", "limits"),
+    [
+        (
+            "postgresql+psycopg://nobody@db.invalid/app",
+            ["SET LOCAL lock_timeout = 1500;", "SET LOCAL statement_timeout = 60000;"],
+        ),
+        (
+            "mariadb+pymysql://nobody@db.invalid/app",
+            [
+                "SET SESSION lock_wait_timeout = 2;",
+                "SET SESSION innodb_lock_wait_timeout = 2;",
+                "SET SESSION max_statement_time = 60;",
+            ],
+        ),
+    ],
+    ids=["postgresql", "mariadb"],
+)
+def test_offline_sql_carries_the_statement_limits(
+    accounts: History, url: str, limits: list[str]
+) -> None:
+    """A DBA who runs `alembic upgrade head --sql` by hand keeps the fail-fast guard."""
+    accounts.add('op.add_column("accounts", sa.Column("nickname", sa.String(30)))')
+    result = commands.alembic_here(
+        "upgrade", "head", "--sql", ini=accounts.ini, database=make_url(url),
+        MIGRATION_TABLE_LOCK_TIMEOUT="1.5", MIGRATION_STATEMENT_TIMEOUT="60",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    statements = [line for line in result.stdout.splitlines() if line.strip()]
+    if "postgresql" in url:  # after every BEGIN, each revision's own transaction
+        begins = [i for i, line in enumerate(statements) if line == "BEGIN;"]
+        assert len(begins) == 2
+        for begin in begins:
+            assert statements[begin + 1 : begin + 3] == limits
+    else:  # once, for the session
+        assert statements[:3] == limits
+
+
+@pytest.mark.backends("postgresql")
+def test_offline_sql_run_by_hand_gives_up_on_a_busy_table(
+    accounts: History, empty_database_url: URL
+) -> None:
+    import psycopg  # the PostgreSQL driver, an optional extra
+
+    initial = accounts.head
+    accounts.add('op.add_column("accounts", sa.Column("nickname", sa.String(30)))')
+    ini = accounts.ini
+    upgraded = commands.alembic_here("upgrade", f"{initial}", ini=ini, database=empty_database_url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    sql = commands.alembic_here(
+        "upgrade", f"{initial}:head", "--sql", ini=ini, database=empty_database_url,
+        MIGRATION_TABLE_LOCK_TIMEOUT="0.5",
+    ).stdout  # fmt: skip
+    # Without the script's own limit the server's would apply: 20 s, a different error.
+    engine = make_engine(empty_database_url, connect_args={"options": "-c statement_timeout=20000"})
+    try:
+        with engine.connect() as blocker, engine.connect() as dba:
+            blocker.execute(text("SELECT COUNT(*) FROM accounts"))
+            cursor = dba.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            dba.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            start = time.monotonic()
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                cursor.execute(sql)
+            elapsed = time.monotonic() - start
+            blocker.rollback()
+    finally:
+        engine.dispose()
+    assert elapsed < 10, f"gave up after {elapsed:.1f} s"
+    versions, _, columns = database_state(empty_database_url)
+    assert versions == [initial]
+    assert "nickname" not in columns
 
 
 @pytest.mark.parametrize(
