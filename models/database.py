@@ -17,11 +17,12 @@ import asyncio
 import functools
 import math
 import os
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from dotenv import dotenv_values
 from sqlalchemy import URL, Engine, create_engine, event, make_url
@@ -139,19 +140,49 @@ def parse_url(raw: str, name: str) -> URL:
 def _encode_userinfo(raw: str) -> str:
     """``raw`` with user and password percent-encoded if the password holds a bare ``@``.
 
-    Generated passwords often contain ``@``. Unencoded, SQLAlchemy ends the
-    password at its first ``@`` and takes the rest for the host name, which
-    then appears, password tail and all, in every "cannot connect" message.
-    As in a browser's URL parser, the host starts after the *last* ``@``.
+    Generated passwords often contain ``@``, ``?`` or ``:``. Unencoded,
+    SQLAlchemy ends the password at its first ``@`` (or ``?``) and takes the
+    rest for the host name, which then appears, password tail and all, in
+    every "cannot connect" message. Here the host starts after the last ``@``
+    before the path (the first ``/`` after an ``@``), so a password may hold
+    any character but ``/`` and ``#``, which must be written ``%2F`` and ``%23``.
     """
     scheme, separator, rest = raw.partition("://")
-    authority_and_path, question, query = rest.partition("?")
-    userinfo, at, host_and_path = authority_and_path.rpartition("@")
-    if not (separator and at and "@" in userinfo):
+    first_at = rest.find("@")
+    if not separator or first_at < 0:
+        return raw
+    path = rest.find("/", first_at)
+    authority = rest if path < 0 else rest[:path]
+    userinfo, _, host = authority.rpartition("@")
+    if not any(character in userinfo for character in "@?"):
         return raw
     user, colon, password = userinfo.partition(":")
     encoded = quote(user, safe="") + colon + quote(password, safe="")
-    return f"{scheme}://{encoded}@{host_and_path}{question}{query}"
+    return f"{scheme}://{encoded}@{host}{'' if path < 0 else rest[path:]}"
+
+
+# Query parameters that carry a secret (libpq's password and sslpassword, say),
+# and a password=... inside another one's value (libpq's options).
+SECRET_PARAMETER = re.compile(r"pass|secret|token", re.IGNORECASE)
+PASSWORD_INSIDE = re.compile(r"(pass\w*\s*=\s*)([^\s&]+)", re.IGNORECASE)
+MASK = "***"
+
+
+def url_secrets(url: URL) -> set[str]:
+    """Every secret ``url`` carries: its password, and passwords given in its query."""
+    found = {str(url.password)} if url.password else set()
+    for key, values in url.query.items():
+        for value in (values,) if isinstance(values, str) else values:
+            if SECRET_PARAMETER.search(key):
+                found.add(value)
+            found.update(match[2] for match in PASSWORD_INSIDE.finditer(value))
+    return {secret for secret in found if secret}
+
+
+def _masked_query_value(key: str, value: str) -> str:
+    if SECRET_PARAMETER.search(key):
+        return MASK
+    return PASSWORD_INSIDE.sub(lambda match: match[1] + MASK, value)
 
 
 def _unknown_dialect(url: URL) -> ConfigurationError:
@@ -167,12 +198,21 @@ def _resolve(url: str | URL | None) -> URL:
 
 
 def display_url(url: URL | Engine | Connection) -> str:
-    """``url`` as text that is safe to print: the password is masked."""
+    """``url`` as text that is safe to print: its password and query secrets are masked."""
     if isinstance(url, Connection):
         url = url.engine
     if isinstance(url, Engine):
         url = url.url
-    return url.render_as_string(hide_password=True)
+    query = {
+        key: (
+            _masked_query_value(key, values)
+            if isinstance(values, str)
+            else tuple(_masked_query_value(key, value) for value in values)
+        )
+        for key, values in url.query.items()
+    }
+    shown = url.set(query=query).render_as_string(hide_password=True)
+    return shown.replace(quote_plus(MASK), MASK)
 
 
 def is_async(url: URL) -> bool:
@@ -320,10 +360,9 @@ def driver_message(error: BaseException, url: URL | None = None) -> str:
     """
     cause = getattr(error, "orig", None) or error
     message = " ".join(str(cause).split()) or type(cause).__name__
-    password = url.password if url is not None else None
-    if password:
-        for secret in {str(password), quote(str(password), safe="")}:
-            message = message.replace(secret, "***")
+    for secret in url_secrets(url) if url is not None else ():
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            message = message.replace(form, MASK)
     return message
 
 

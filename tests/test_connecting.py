@@ -119,6 +119,40 @@ def test_a_server_that_never_answers_is_given_up_on_in_the_connect_timeout(
     assert elapsed < 2 + 5, f"gave up after {elapsed:.1f} s"
 
 
+# Secrets a URL can carry besides its password: libpq and SQLAlchemy take these too.
+QUERY_SECRETS = {
+    "password": "?password=hunter2",
+    "sslpassword": "?sslmode=prefer&sslpassword=hunter2",
+    "inside options": "?options=-c%20app.password%3Dhunter2",
+}
+
+
+@no_server
+@COMMANDS
+@pytest.mark.parametrize("query", QUERY_SECRETS.values(), ids=QUERY_SECRETS)
+def test_a_secret_in_the_query_is_never_printed(
+    command: Command, query: str, closed_port: int
+) -> None:
+    pytest.importorskip("psycopg")
+    url = f"postgresql+psycopg://app@127.0.0.1:{closed_port}/app{query}"
+    result = run(command, "sqlite://", DATABASE_URL=url, MIGRATION_DATABASE_URL=url)
+    assert_one_line(result, "cannot connect to", f"127.0.0.1:{closed_port}")
+
+
+@no_server
+@COMMANDS
+def test_a_password_with_a_bare_at_sign_and_question_mark_is_never_printed(
+    command: Command, closed_port: int
+) -> None:
+    """The host starts after the last @ before the path, not after the first ?."""
+    pytest.importorskip("psycopg")
+    url = f"postgresql+psycopg://app:Hunt3r@x?y=1@127.0.0.1:{closed_port}/app"
+    result = run(command, "sqlite://", DATABASE_URL=url, MIGRATION_DATABASE_URL=url)
+    last = assert_one_line(result, "cannot connect to", f"app:***@127.0.0.1:{closed_port}/app")
+    for piece in ("Hunt3r", "x?y=1"):
+        assert piece not in result.stdout + result.stderr, last
+
+
 # On the server under test ---------------------------------------------------------------
 
 
@@ -147,6 +181,19 @@ def test_an_unknown_user_or_wrong_password_is_one_line(
     user = server_url.username if BACKEND == "mysql" else f"nobody_{uuid.uuid4().hex[:6]}"
     result = run(command, server_url.set(username=user, password=password))
     assert_one_line(result, "cannot connect to")
+
+
+@pytest.mark.backends("postgresql")
+def test_a_successful_upgrade_logs_the_database_without_its_query_secret(
+    empty_database_url: URL,
+) -> None:
+    """`alembic upgrade` names the database it migrates; a trusting server ignores the
+    password, so the run succeeds and only the log line could leak it."""
+    url = empty_database_url.update_query_dict({"password": "hunter2"})
+    result = commands.alembic_here("upgrade", "head", database=url)
+    assert result.returncode == 0, result.stderr
+    assert "Database: " in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
 
 
 @pytest.mark.backends("mysql")
