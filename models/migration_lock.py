@@ -241,7 +241,7 @@ def _limits(dialect: Dialect, settings: MigrationSettings) -> tuple[str, ...]:
             if settings.table_lock_timeout
             else MYSQL_NO_LIMIT_SECONDS
         )
-        limits = (
+        limits: tuple[str, ...] = (
             f"SET SESSION lock_wait_timeout = {wait}",
             f"SET SESSION innodb_lock_wait_timeout = {wait}",
         )
