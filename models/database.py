@@ -82,8 +82,15 @@ def setting(
     return default
 
 
+# The longest wait any setting may ask for. PostgreSQL's timeouts end at
+# 2^31 - 1 milliseconds (24.8 days) and MySQL's at a year; a longer value
+# would be refused by the server half way through a run, or (GET_LOCK on
+# MariaDB) taken as no wait at all. 0 still means no limit.
+MAX_SECONDS = 24 * 24 * 3600
+
+
 def seconds_setting(name: str, default: float) -> float:
-    """A setting that is a number of seconds, 0 or more; a ConfigurationError otherwise."""
+    """A setting that is a number of seconds, 0 to 24 days; a ConfigurationError otherwise."""
     raw = setting(name)
     if raw is None:
         return default
@@ -93,6 +100,10 @@ def seconds_setting(name: str, default: float) -> float:
         value = math.nan
     if not (math.isfinite(value) and value >= 0):
         raise ConfigurationError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+    if value > MAX_SECONDS:
+        raise ConfigurationError(
+            f"{name} must be at most {MAX_SECONDS} seconds (24 days), not {raw!r}; 0 means no limit"
+        )
     return value
 
 
@@ -134,6 +145,12 @@ def parse_url(raw: str, name: str) -> URL:
         url.get_dialect()
     except NoSuchModuleError:
         raise _unknown_dialect(url) from None
+    if url.get_backend_name() in {"mysql", "mariadb"} and not url.database:
+        # A MySQL connection without one has no database to put tables in.
+        raise ConfigurationError(
+            f"{name} names no database; put its name after the host: "
+            f"{url.drivername}://user:password@host/NAME"
+        )
     return url
 
 

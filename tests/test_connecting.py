@@ -119,6 +119,14 @@ def test_a_server_that_never_answers_is_given_up_on_in_the_connect_timeout(
     assert elapsed < 2 + 5, f"gave up after {elapsed:.1f} s"
 
 
+@no_server
+@COMMANDS
+def test_a_mysql_url_without_a_database_is_one_line(command: Command, closed_port: int) -> None:
+    url = f"mysql+pymysql://app:hunter2@127.0.0.1:{closed_port}?charset=utf8mb4"
+    result = run(command, "sqlite://", DATABASE_URL=url, MIGRATION_DATABASE_URL=url)
+    assert_one_line(result, "DATABASE_URL names no database")  # either name
+
+
 # Secrets a URL can carry besides its password: libpq and SQLAlchemy take these too.
 QUERY_SECRETS = {
     "password": "?password=hunter2",

@@ -249,6 +249,12 @@ def test_offline_sql_run_by_hand_gives_up_on_a_busy_table(
         ("MIGRATION_RUN_LOCK", "maybe"),
         ("MIGRATION_LOCK_WAIT", "soon"),  # the old name, still read
         ("DATABASE_CONNECT_TIMEOUT", "ten"),
+        # Beyond what a server takes: PostgreSQL's timeouts end at about 24.8
+        # days, MySQL's connect and lock waits at a year.
+        ("MIGRATION_TABLE_LOCK_TIMEOUT", "2200000"),
+        ("MIGRATION_STATEMENT_TIMEOUT", "3000000"),
+        ("DATABASE_CONNECT_TIMEOUT", "40000000"),
+        ("MIGRATION_RUN_LOCK_WAIT", "1e300"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line_and_changes_nothing(
