@@ -16,14 +16,15 @@ history of their own.
 """
 
 import logging
+import sys
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, NoReturn
 
 from alembic import context
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
-from sqlalchemy import Engine, pool
+from sqlalchemy import URL, Engine, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -32,6 +33,7 @@ from models.database import (
     ConfigurationError,
     ConnectionFailed,
     display_url,
+    is_interruption,
     migration_database_url,
     run_with_connection,
 )
@@ -178,15 +180,28 @@ def run_migrations_online() -> None:
         )
     except MigrationLockTimeout as error:
         raise CommandError(str(error)) from None
+    except KeyboardInterrupt:
+        stop_interrupted(url)
     except DBAPIError as error:
+        if is_interruption(error):  # a driver cancelled its query on Ctrl-C
+            stop_interrupted(url)
         message = lock_timeout_message(error, settings)
         if message is None:
             raise
-        if url.get_backend_name() in {"mysql", "mariadb"}:
-            message += "; MySQL cannot roll back DDL, so check what the failed revision already did"
-        else:
-            message += "; the database is still at the revision before it"
-        raise CommandError(message) from None
+        raise CommandError(f"{message}; {what_is_left(url, 'failed')}") from None
+
+
+def what_is_left(url: URL, how: str) -> str:
+    """Where a run that stopped part way left the database."""
+    if url.get_backend_name() in {"mysql", "mariadb"}:
+        return f"MySQL cannot roll back DDL, so check what the {how} revision already did"
+    return "the database is still at the revision before it"
+
+
+def stop_interrupted(url: URL) -> NoReturn:
+    """Ctrl-C: one line, and the exit status a shell gives a command it interrupted."""
+    print(f"alembic: interrupted; {what_is_left(url, 'interrupted')}", file=sys.stderr)
+    raise SystemExit(130)
 
 
 try:

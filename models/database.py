@@ -360,6 +360,16 @@ async def _run_async(work: Callable[[Connection], T], url: URL, **kwargs: Any) -
         await engine.dispose()
 
 
+def is_interruption(error: BaseException) -> bool:
+    """Whether ``error`` is a driver's way of reporting Ctrl-C (psycopg cancels the query)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__context__
+    return False
+
+
 def connection_failed(url: URL, error: BaseException) -> ConnectionFailed:
     """A one-line :class:`ConnectionFailed` for ``error``, raised while connecting to ``url``."""
     message = driver_message(error, url)

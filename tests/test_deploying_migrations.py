@@ -7,6 +7,8 @@ process otherwise."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 
@@ -20,6 +22,7 @@ from tests.migrators import (
     ACCOUNTS,
     MIGRATORS,
     SLOW_REVISION_SECONDS,
+    SLOW_REVISION_SETTING,
     add_slow_revision,
     assert_a_killed_run_blocks_nobody,
     database_state,
@@ -293,6 +296,36 @@ with op.batch_alter_table("accounts") as batch_op:
     batch_op.add_column(sa.Column("nickname", sa.String(30), nullable=True))
 op.execute("SELECT no_such_column FROM accounts")
 """
+
+
+def test_ctrl_c_during_an_upgrade_is_one_line_and_exit_130(
+    accounts: History, empty_database_url: URL
+) -> None:
+    """The revision that was running is not recorded; what came before it stays."""
+    before = accounts.head
+    add_slow_revision(accounts)
+    process = commands.start(
+        *commands.alembic_args("upgrade", "head", ini=accounts.ini),
+        database=empty_database_url,
+        **{SLOW_REVISION_SETTING: "60"},
+    )
+    try:
+        commands.wait_for(
+            lambda: run_lock_is_held(empty_database_url), process, "the slow revision"
+        )
+        time.sleep(1)  # past the first revision, into the slow one's sleep
+        os.kill(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("alembic: interrupted; ")
+    versions, tables, _ = database_state(empty_database_url)
+    assert "concurrency_probe" not in tables
+    if BACKEND != "sqlite":  # there the whole run is one transaction
+        assert versions == [before]
 
 
 def fail_half_way(history: History, url: URL) -> tuple[str, subprocess.CompletedProcess[str]]:
