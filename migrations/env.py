@@ -33,7 +33,9 @@ from models.database import (
     ConfigurationError,
     ConnectionFailed,
     display_url,
+    driver_message,
     is_interruption,
+    is_refusal,
     migration_database_url,
     run_with_connection,
 )
@@ -186,6 +188,8 @@ def run_migrations_online() -> None:
         if is_interruption(error):  # a driver cancelled its query on Ctrl-C
             stop_interrupted(url)
         message = lock_timeout_message(error, settings)
+        if message is None and is_refusal(error):  # a missing grant, a read-only database
+            message = f"the database refused: {driver_message(error, url)}"
         if message is None:
             raise
         raise CommandError(f"{message}; {what_is_left(url, 'failed')}") from None
@@ -195,7 +199,7 @@ def what_is_left(url: URL, how: str) -> str:
     """Where a run that stopped part way left the database."""
     if url.get_backend_name() in {"mysql", "mariadb"}:
         return f"MySQL cannot roll back DDL, so check what the {how} revision already did"
-    return "the database is still at the revision before it"
+    return f"the {how} revision was rolled back, and the ones before it stay"
 
 
 def stop_interrupted(url: URL) -> NoReturn:

@@ -360,6 +360,22 @@ async def _run_async(work: Callable[[Connection], T], url: URL, **kwargs: Any) -
         await engine.dispose()
 
 
+# Refusals that come from how the database is set up, not from a mistake in
+# the statement: a role without the privilege, a read-only database or
+# standby. PostgreSQL SQLSTATEs, and MySQL/MariaDB error numbers.
+REFUSING_SQLSTATES = {"42501", "25006"}
+REFUSING_MYSQL_ERRORS = {1044, 1142, 1143, 1227, 1290, 1792, 1836}
+
+
+def is_refusal(error: DBAPIError) -> bool:
+    """Whether the database refused ``error``'s statement for lack of a right to run it."""
+    cause = error.orig
+    if getattr(cause, "sqlstate", None) in REFUSING_SQLSTATES:
+        return True
+    arguments: tuple[object, ...] = getattr(cause, "args", ())
+    return bool(arguments) and arguments[0] in REFUSING_MYSQL_ERRORS
+
+
 def is_interruption(error: BaseException) -> bool:
     """Whether ``error`` is a driver's way of reporting Ctrl-C (psycopg cancels the query)."""
     seen: BaseException | None = error

@@ -136,3 +136,38 @@ def test_the_app_role_cannot_change_the_schema(roles: Roles, statement: str) -> 
             assert connection.execute(text("SELECT COUNT(*) FROM users")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("direction", ["upgrade", "downgrade"])
+def test_a_migration_the_role_may_not_run_is_one_line(roles: Roles, direction: str) -> None:
+    """The app role given to alembic by mistake (a grant missed, or the wrong URL)."""
+    owner = roles.owner.render_as_string(hide_password=False)
+    if direction == "downgrade":
+        upgraded = commands.alembic_here("upgrade", "head", database=roles.owner)
+        assert upgraded.returncode == 0, upgraded.stderr
+    target = "head" if direction == "upgrade" else "base"
+    result = commands.alembic_here(
+        direction, target, database=roles.owner,
+        MIGRATION_DATABASE_URL=roles.app.render_as_string(hide_password=False),
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "the database refused: " in result.stderr.strip().splitlines()[-1]
+    assert owner not in result.stderr
+
+
+@pytest.mark.backends("postgresql")
+def test_a_read_only_database_is_one_line(empty_database_url: URL) -> None:
+    """A standby, or a database set read-only, refuses the migration's writes."""
+    upgraded = commands.alembic_here("upgrade", "head", database=empty_database_url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    run_script(
+        empty_database_url,
+        f'ALTER DATABASE "{empty_database_url.database}" SET default_transaction_read_only = on',
+    )
+    result = commands.alembic_here("downgrade", "base", database=empty_database_url)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "the database refused: " in last
+    assert "read-only" in last
