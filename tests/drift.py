@@ -32,7 +32,10 @@ def _shown(value: Any) -> str:
 
 def _columns(item: Index | UniqueConstraint | ForeignKeyConstraint) -> str:
     names = (
-        [getattr(expression, "name", None) or _shown(expression) for expression in item.expressions]
+        [
+            expression.name if isinstance(expression, Column) else _shown(expression)
+            for expression in item.expressions
+        ]
         if isinstance(item, Index)
         else [column.name for column in item.columns]
     )

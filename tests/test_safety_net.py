@@ -21,6 +21,7 @@ from models.base import NAMING_CONVENTION
 from tests.accepted import AcceptedFileError
 from tests.app_history import app_history
 from tests.histories import History, new_history
+from tests.scratch import BACKEND
 from tests.migration_checks import (
     MigrationCheckFailed,
     MigrationCheckNote,
@@ -314,6 +315,41 @@ def test_a_foreign_key_that_differs_only_in_on_delete_is_one_drift_line(
         "fk_notes_account_id_accounts (account_id) to accounts: "
         "ondelete CASCADE in the models, NO ACTION in the database"
     ]
+
+
+def test_an_expression_index_left_out_of_the_revisions_is_caught_on_every_backend(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """Autogenerate on SQLite leaves such an index out with only a warning (SQLAlchemy
+    cannot reflect it there); the drift check must not."""
+    metadata = sa.MetaData()
+    things = sa.Table(
+        "things",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(50)),
+    )
+    sa.Index("ix_things_lower_name", sa.func.lower(things.c.name), unique=True)
+    history = new_history(tmp_path, metadata)
+    history.add(
+        """
+        op.create_table(
+            "things",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("name", sa.String(50)),
+        )
+        """
+    )
+    [finding] = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
+    assert finding.endswith(
+        "things: index ix_things_lower_name (lower(things.name)): in the models, not in the database"
+    )
+    if BACKEND == "mysql":
+        return  # MariaDB has no indexes on expressions (only on generated columns)
+    history.add(
+        'op.create_index("ix_things_lower_name", "things", [sa.text("lower(name)")], unique=True)'
+    )
+    check_no_drift(empty_database_url, history.config())
 
 
 def test_an_upgrade_that_loses_data_is_caught(history: History, empty_database_url: URL) -> None:
