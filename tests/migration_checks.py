@@ -596,7 +596,46 @@ def drift(url: URL, config: Config) -> list[str]:
             config.stdout = printed
         if connection.dialect.name == "sqlite":
             found += _expression_indexes_missing(connection, config)
+        found += _names_that_differ(connection, _target_metadata(config))
     return found
+
+
+def _names_that_differ(connection: Connection, metadata: MetaData) -> list[str]:
+    """Primary and foreign keys the database names otherwise than the models do.
+
+    Autogenerate matches these by their columns and never compares their
+    names, so a table renamed by ``op.rename_table`` keeps ``pk_projects``
+    under the name ``workspaces`` unnoticed, until a revision drops
+    ``pk_workspaces``. Only names both sides have are compared (a project
+    that leaves names to the backend has none in its models), and MySQL's
+    primary keys are always called PRIMARY.
+    """
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names())
+    lines = []
+    for table in metadata.tables.values():
+        if table.name not in present:
+            continue  # autogenerate reports the table itself
+        modelled = table.primary_key.name
+        named = inspector.get_pk_constraint(table.name).get("name")
+        if isinstance(modelled, str) and named and named != "PRIMARY" and named != modelled:
+            lines.append(
+                f"{table.name}: primary key: named {named} in the database, "
+                f"{modelled} in the models"
+            )
+        in_database = {
+            (tuple(key["constrained_columns"]), key["referred_table"]): key["name"]
+            for key in inspector.get_foreign_keys(table.name)
+        }
+        for key in table.foreign_key_constraints:
+            named = in_database.get((tuple(key.column_keys), key.referred_table.name))
+            if isinstance(key.name, str) and named and named != key.name:
+                lines.append(
+                    f"{table.name}: foreign key ({', '.join(key.column_keys)}) to "
+                    f"{key.referred_table.name}: named {named} in the database, "
+                    f"{key.name} in the models"
+                )
+    return lines
 
 
 def _target_metadata(config: Config) -> MetaData:

@@ -21,7 +21,6 @@ from models.base import NAMING_CONVENTION
 from tests.accepted import AcceptedFileError
 from tests.app_history import app_history
 from tests.histories import History, new_history
-from tests.scratch import BACKEND
 from tests.migration_checks import (
     MigrationCheckFailed,
     MigrationCheckNote,
@@ -36,6 +35,7 @@ from tests.migration_checks import (
     drop_everything,
     migrate,
 )
+from tests.scratch import BACKEND
 
 ACCOUNTS = (
     """
@@ -342,7 +342,8 @@ def test_an_expression_index_left_out_of_the_revisions_is_caught_on_every_backen
     )
     [finding] = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
     assert finding.endswith(
-        "things: index ix_things_lower_name (lower(things.name)): in the models, not in the database"
+        "things: index ix_things_lower_name (lower(things.name)): "
+        "in the models, not in the database"
     )
     if BACKEND == "mysql":
         return  # MariaDB has no indexes on expressions (only on generated columns)
@@ -350,6 +351,53 @@ def test_an_expression_index_left_out_of_the_revisions_is_caught_on_every_backen
         'op.create_index("ix_things_lower_name", "things", [sa.text("lower(name)")], unique=True)'
     )
     check_no_drift(empty_database_url, history.config())
+
+
+def test_keys_that_kept_their_names_through_a_table_rename_are_caught(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """op.rename_table keeps pk_projects and fk_tasks_project_id_projects; autogenerate
+    never compares these names, and a later revision that drops pk_workspaces fails."""
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    sa.Table("workspaces", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "tasks",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("project_id", sa.Integer, sa.ForeignKey("workspaces.id")),
+    )
+    history = new_history(tmp_path, metadata)
+    history.add(
+        """
+        op.create_table(
+            "projects",
+            sa.Column("id", sa.Integer, nullable=False),
+            sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
+        )
+        op.create_table(
+            "tasks",
+            sa.Column("id", sa.Integer, nullable=False),
+            sa.Column("project_id", sa.Integer, nullable=True),
+            sa.ForeignKeyConstraint(
+                ["project_id"], ["projects.id"], name=op.f("fk_tasks_project_id_projects")
+            ),
+            sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
+        )
+        """
+    )
+    history.add('op.rename_table("projects", "workspaces")')
+    findings = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
+    expected = [
+        "tasks: foreign key (project_id) to workspaces: named fk_tasks_project_id_projects "
+        "in the database, fk_tasks_project_id_workspaces in the models"
+    ]
+    if BACKEND != "mysql":  # where a primary key is always called PRIMARY
+        expected.insert(
+            0,
+            "workspaces: primary key: named pk_projects in the database, "
+            "pk_workspaces in the models",
+        )
+    assert [finding.split(": ", 1)[1] for finding in findings] == expected
 
 
 def test_an_upgrade_that_loses_data_is_caught(history: History, empty_database_url: URL) -> None:
