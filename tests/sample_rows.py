@@ -66,6 +66,8 @@ def _normalized(sql: str) -> str:
     sql = PG_CAST.sub("", sql)
     sql = re.sub(r"[`\"](\w+)[`\"]", r"\1", sql)
     sql = re.sub(r"\s+", " ", sql).strip()
+    # PostgreSQL before 12 wraps each cast value: (0)::numeric, ('a'::character varying).
+    sql = re.sub(rf"([=<>\[,(]\s*)\({LITERAL}\)", r"\1\2", sql, flags=re.IGNORECASE)
     sql = re.sub(
         rf"\b(\w+) between {LITERAL} and {LITERAL}",
         r"\1 >= \2 and \1 <= \3",
@@ -120,7 +122,7 @@ def _read(atom: str, rules: dict[str, Rule], columns: set[str]) -> bool:
     """Add what one comparison asks to ``rules``; False if it is no form known here."""
     forms = [
         (rf"{NAME} in \((.*)\)", "in"),
-        (rf"{NAME} = any \(array\[(.*)\]\)", "in"),
+        (rf"{NAME} = any \(+array\[(.*)\]\)+", "in"),
         (rf"{LENGTH}\({NAME}\) {OPERATOR} {LITERAL}", "length"),
         (rf"{NAME} {OPERATOR} {LITERAL}", "compare"),
         (rf"{LITERAL} {OPERATOR} {NAME}", "flipped"),

@@ -33,6 +33,7 @@ from tests.migration_checks import (
     connected,
     migrate,
 )
+from tests.sample_rows import sample_row
 
 ACCOUNTS = (
     """
@@ -613,6 +614,56 @@ def test_rows_fit_the_common_forms_of_check_constraint(
     assert finding.startswith(
         "revision bad0000000a4 (bad0000000a4_test.py): the upgrade lost data: checked: 1 of 1 rows"
     )
+
+
+# CHECK constraints as each backend reflects them, and what the value must then be.
+REFLECTED_CHECKS = {
+    "postgresql IN": (
+        "lifecycle_stage::text = ANY (ARRAY['active'::character varying, "
+        "'deleted'::character varying]::text[])",
+        lambda row: row["lifecycle_stage"] in {"active", "deleted"},
+    ),
+    "postgresql 11 IN": (
+        "((lifecycle_stage)::text = ANY ((ARRAY['active'::character varying, "
+        "'deleted'::character varying])::text[]))",
+        lambda row: row["lifecycle_stage"] in {"active", "deleted"},
+    ),
+    "postgresql BETWEEN": ("n >= 10 AND n <= 20", lambda row: 10 <= row["n"] <= 20),
+    "postgresql quoted negative": ("n <= '-3'::integer", lambda row: row["n"] <= -3),
+    "postgresql 11 cast": ("(price > (1000)::numeric)", lambda row: row["price"] > 1000),
+    "postgresql length": ("char_length((name)::text) >= 12", lambda row: len(row["name"]) >= 12),
+    "postgresql =": ("(name)::text = 'fixed'::text", lambda row: row["name"] == "fixed"),
+    "mariadb IN": (
+        "`lifecycle_stage` in ('active','deleted')",
+        lambda row: row["lifecycle_stage"] in {"active", "deleted"},
+    ),
+    "mariadb BETWEEN": ("`n` between 10 and 20", lambda row: 10 <= row["n"] <= 20),
+    "mariadb length": ("octet_length(`name`) <= 2", lambda row: len(row["name"]) <= 2),
+    "mariadb OR": ("`n` = 5 or `n` is null", lambda row: row["n"] == 5),
+    "sqlite flipped": ("0 < price AND price <= 0.25", lambda row: 0 < row["price"] <= 0.25),
+    "sqlite columns": ("ends_at > starts_at", lambda row: row["ends_at"] > row["starts_at"]),
+    "sqlite numbers IN": ("n IN (10, 12, 14)", lambda row: row["n"] in {10, 12, 14}),
+}
+
+
+@pytest.mark.no_database
+@pytest.mark.parametrize(("check", "fits"), REFLECTED_CHECKS.values(), ids=REFLECTED_CHECKS)
+def test_generated_values_fit_checks_as_each_backend_reflects_them(
+    check: str, fits: Callable[[dict[str, object]], bool]
+) -> None:
+    table = sa.Table(
+        "runs",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("lifecycle_stage", sa.String(32)),
+        sa.Column("n", sa.Integer),
+        sa.Column("price", sa.Numeric(10, 2)),
+        sa.Column("name", sa.String(40)),
+        sa.Column("starts_at", sa.DateTime),
+        sa.Column("ends_at", sa.DateTime),
+        sa.CheckConstraint(check),
+    )
+    assert fits(sample_row(table, 1, {}, set()))
 
 
 CYCLE = """
