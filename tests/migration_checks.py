@@ -604,7 +604,7 @@ def _insert_sample_rows(
         savepoint = connection.begin_nested()
         try:
             result = connection.execute(table.insert().values(row))
-        except SQLAlchemyError as error:
+        except Exception as error:  # a driver may refuse a value outright (TypeError)
             savepoint.rollback()
             why_not[table.name] = one_line(error)
             continue

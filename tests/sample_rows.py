@@ -298,5 +298,8 @@ def sample_row(
         for other, direction in rule.versus:
             if name in row and other in row and name not in given:
                 row[name] = _follows(row[name], row[other], direction)
-    row.update((name, value) for name, value in given.items() if name in table.columns)
+    for name, value in given.items():
+        if name in table.columns:
+            text_json = name in json_text and not isinstance(table.columns[name].type, types.JSON)
+            row[name] = json.dumps(value) if text_json and isinstance(value, dict) else value
     return row

@@ -767,3 +767,20 @@ def test_given_rows_for_a_table_or_column_no_revision_has_are_caught(
         "accepted.toml: [data.rows] account: no revision has this table",
         "accepted.toml: [data.rows] accounts.nam: no revision has this column",
     ]
+
+
+def test_a_json_value_is_given_as_a_toml_table(history: History, empty_database_url: URL) -> None:
+    """On MariaDB, where JSON is checked text, too."""
+    history.add(
+        """
+        op.create_table(
+            "docs",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("body", sa.JSON, nullable=False),
+        )
+        """
+    )
+    history.add('op.add_column("docs", sa.Column("extra", sa.Integer, nullable=True))')
+    write_accepted(history, '[data.rows]\ndocs = { body = { kind = "given" } }\n')
+    with no_notes():
+        check_data_survives(empty_database_url, history.config())
