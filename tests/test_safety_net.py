@@ -784,3 +784,12 @@ def test_a_json_value_is_given_as_a_toml_table(history: History, empty_database_
     write_accepted(history, '[data.rows]\ndocs = { body = { kind = "given" } }\n')
     with no_notes():
         check_data_survives(empty_database_url, history.config())
+
+
+def test_a_given_value_the_driver_refuses_is_a_note_not_a_crash(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    write_accepted(history, "[data.rows]\naccounts = { name = { first = 1 } }\n")
+    with pytest.warns(MigrationCheckNote, match=r"data checked in 0 of 1 tables; not in: accounts"):
+        check_data_survives(empty_database_url, history.config())
