@@ -8,6 +8,7 @@ the safety net (tests/migration_checks.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ else:  # pragma: no cover
 
 KNOWN = {
     "stairway": {"start_after"},
-    "data": {"changes_rows"},
+    "data": {"changes_rows", "rows"},
     "drift": {"accepted"},
     "linter": {"zero_downtime", "baseline"},
 }
@@ -34,6 +35,8 @@ class AcceptedFileError(Exception):
 class Accepted:
     stairway_start_after: str | None = None
     data_changes_rows: frozenset[str] = field(default_factory=frozenset)
+    # [data.rows]: table -> {column: value}, merged over the rows the data check generates.
+    data_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     drift: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
@@ -53,6 +56,7 @@ class Accepted:
         return cls(
             stairway_start_after=start_after,
             data_changes_rows=frozenset(_get(content, path, "data", "changes_rows", list, [])),
+            data_rows=_rows(_get(content, path, "data", "rows", dict, {}), path),
             drift=frozenset(_get(content, path, "drift", "accepted", list, [])),
         )
 
@@ -66,3 +70,21 @@ def _get(
     if isinstance(value, list) and not all(isinstance(item, str) for item in value):
         raise AcceptedFileError(f"{path}: [{section}] {key} must be a list of strings")
     return value
+
+
+# What a TOML value may be to stand for one column's value.
+ONE_VALUE = (str, int, float, bool, dt.date, dt.time, dict)
+
+
+def _rows(rows: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """``[data.rows]``: each key a table, each value an inline table of column = value."""
+    for table, row in rows.items():
+        if not isinstance(row, dict):
+            raise AcceptedFileError(
+                f"{path}: [data.rows] {table} must be a table of column = value"
+            )
+        for column, value in row.items():
+            # A TOML table is a JSON column's value; an array would be ambiguous.
+            if not isinstance(value, ONE_VALUE):
+                raise AcceptedFileError(f"{path}: [data.rows] {table}.{column} must be one value")
+    return rows

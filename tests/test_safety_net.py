@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import textwrap
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ from tests.migration_checks import (
     drop_everything,
     migrate,
 )
+from tests.sample_rows import sample_row
 from tests.scratch import BACKEND
 
 ACCOUNTS = (
@@ -766,6 +768,9 @@ def test_a_data_migration_can_be_accepted_as_changing_rows(
         ("[stairways]\n", "unknown section [stairways]"),
         ("[drift]\nacepted = []\n", "[drift] has no setting 'acepted'"),
         ("[drift]\naccepted = [1]\n", "[drift] accepted must be a list of strings"),
+        ("[data]\nrows = 1\n", "[data] rows must be a dict"),
+        ("[data.rows]\nruns = 1\n", "[data.rows] runs must be a table of column = value"),
+        ("[data.rows]\nruns = { stage = [1] }\n", "[data.rows] runs.stage must be one value"),
     ],
 )
 def test_a_malformed_accepted_file_is_one_clear_line(
@@ -809,20 +814,330 @@ def test_rows_are_generated_for_many_column_types(
         check_data_survives(empty_database_url, history.config())
 
 
-def test_a_table_no_generated_row_fits_is_a_note_not_a_crash(
+# Data the check reaches ---------------------------------------------------------------------
+
+
+@contextmanager
+def no_notes() -> Iterator[None]:
+    """Notes and SQLAlchemy's warnings become errors: the check must reach every table."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MigrationCheckNote)
+        warnings.simplefilter("error", sa.exc.SAWarning)
+        yield
+
+
+def test_a_failing_upgrade_is_a_finding_and_later_losses_are_still_caught(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    history.add('op.drop_table("no_such_table")', revision="bad0000000f1")
+    history.add('op.execute("DELETE FROM accounts")', revision="bad0000000a2")
+    findings = findings_of(lambda: check_data_survives(empty_database_url, history.config()))
+    assert len(findings) == 2, findings
+    assert findings[0].startswith("revision bad0000000f1 (bad0000000f1_test.py): upgrade fails: ")
+    assert "\n" not in findings[0]
+    assert findings[1].startswith(
+        "revision bad0000000a2 (bad0000000a2_test.py): the upgrade lost data: accounts: 1 of 1 rows"
+    )
+
+
+def test_a_table_dropped_and_created_again_has_lost_nothing(
+    history: History, empty_database_url: URL
+) -> None:
+    """The rows went with the table; the revision that creates it anew lost nothing."""
+    accounts_history(history)
+    history.add(*reversed(ACCOUNTS))
+    history.add(*ACCOUNTS)
+    check_data_survives(empty_database_url, history.config())
+
+
+RUNS_AND_METRICS = """
+op.create_table(
+    "runs",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lifecycle_stage", sa.String(32), nullable=False),
+    sa.CheckConstraint(
+        "lifecycle_stage IN ('active', 'deleted')", name="ck_runs_lifecycle_stage"
+    ),
+)
+op.create_table(
+    "metrics",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+)
+op.create_table(
+    "metric_tags",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("metric_id", sa.Integer, sa.ForeignKey("metrics.id"), nullable=False),
+    sa.Column("tag", sa.String(20), nullable=False),
+)
+"""
+
+
+def test_tables_under_a_parent_with_a_check_are_checked_too(
+    history: History, empty_database_url: URL
+) -> None:
+    """The parent's CHECK is satisfied, so it gets a row, and so does every table under it."""
+    history.add(RUNS_AND_METRICS)
+    history.add(
+        'op.execute("DELETE FROM metric_tags")\nop.execute("DELETE FROM metrics")',
+        revision="bad0000000a3",
+    )
+    with no_notes():
+        findings = findings_of(lambda: check_data_survives(empty_database_url, history.config()))
+    assert findings == [
+        "revision bad0000000a3 (bad0000000a3_test.py): the upgrade lost data: "
+        "metrics: 1 of 1 rows gone or changed, e.g. {'run_id': 1, 'value': 1.5}; "
+        "metric_tags: 1 of 1 rows gone or changed, e.g. {'metric_id': 1, 'tag': 'r1x'}"
+    ]
+
+
+CHECKED = """
+op.create_table(
+    "checked",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("stage", sa.String(10), nullable=False),
+    sa.Column("code", sa.String(10), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("kind", sa.Enum("big", "small", name="checked_kind", create_constraint=True)),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("low", sa.Integer, nullable=False),
+    sa.Column("price", sa.Numeric(10, 2), nullable=False),
+    sa.Column("ratio", sa.Float, nullable=False),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("short", sa.String(40), nullable=False),
+    sa.Column("starts_at", sa.DateTime, nullable=False),
+    sa.Column("ends_at", sa.DateTime, nullable=False),
+    sa.CheckConstraint("stage IN ('active', 'deleted')", name="ck_checked_stage"),
+    sa.CheckConstraint("code = 'fixed'", name="ck_checked_code"),
+    sa.CheckConstraint("level IN (10, 20, 30)", name="ck_checked_level"),
+    sa.CheckConstraint("score BETWEEN 100 AND 200", name="ck_checked_score"),
+    sa.CheckConstraint("low < -5", name="ck_checked_low"),
+    sa.CheckConstraint("price >= 1000.5 AND price < 2000", name="ck_checked_price"),
+    sa.CheckConstraint("0 < ratio AND ratio <= 0.25", name="ck_checked_ratio"),
+    sa.CheckConstraint("{length}(name) >= 12", name="ck_checked_name"),
+    sa.CheckConstraint("length(short) <= 2", name="ck_checked_short"),
+    sa.CheckConstraint("name <> ''", name="ck_checked_name_not_empty"),
+    sa.CheckConstraint("ends_at > starts_at", name="ck_checked_ends_after_start"),
+)
+"""
+
+
+def test_rows_fit_the_common_forms_of_check_constraint(
+    history: History, empty_database_url: URL
+) -> None:
+    """IN lists, =, comparisons either way round, BETWEEN, lengths, one column against
+    another, an enum kept as a CHECK: as each backend reflects them."""
+    length = "length" if empty_database_url.get_backend_name() == "sqlite" else "char_length"
+    history.add(CHECKED.format(length=length))
+    history.add('op.execute("DELETE FROM checked")', revision="bad0000000a4")
+    with no_notes():
+        [finding] = findings_of(lambda: check_data_survives(empty_database_url, history.config()))
+    assert finding.startswith(
+        "revision bad0000000a4 (bad0000000a4_test.py): the upgrade lost data: checked: 1 of 1 rows"
+    )
+
+
+# CHECK constraints as each backend reflects them, and what the value must then be.
+REFLECTED_CHECKS = {
+    "postgresql IN": (
+        "lifecycle_stage::text = ANY (ARRAY['active'::character varying, "
+        "'deleted'::character varying]::text[])",
+        lambda row: row["lifecycle_stage"] in {"active", "deleted"},
+    ),
+    "postgresql 11 IN": (
+        "((lifecycle_stage)::text = ANY ((ARRAY['active'::character varying, "
+        "'deleted'::character varying])::text[]))",
+        lambda row: row["lifecycle_stage"] in {"active", "deleted"},
+    ),
+    "postgresql BETWEEN": ("n >= 10 AND n <= 20", lambda row: 10 <= row["n"] <= 20),
+    "postgresql quoted negative": ("n <= '-3'::integer", lambda row: row["n"] <= -3),
+    "postgresql 11 cast": ("(price > (1000)::numeric)", lambda row: row["price"] > 1000),
+    "postgresql length": ("char_length((name)::text) >= 12", lambda row: len(row["name"]) >= 12),
+    "postgresql =": ("(name)::text = 'fixed'::text", lambda row: row["name"] == "fixed"),
+    "mariadb IN": (
+        "`lifecycle_stage` in ('active','deleted')",
+        lambda row: row["lifecycle_stage"] in {"active", "deleted"},
+    ),
+    "mariadb BETWEEN": ("`n` between 10 and 20", lambda row: 10 <= row["n"] <= 20),
+    "mariadb length": ("octet_length(`name`) <= 2", lambda row: len(row["name"]) <= 2),
+    "mariadb OR": ("`n` = 5 or `n` is null", lambda row: row["n"] == 5),
+    "sqlite flipped": ("0 < price AND price <= 0.25", lambda row: 0 < row["price"] <= 0.25),
+    "sqlite columns": ("ends_at > starts_at", lambda row: row["ends_at"] > row["starts_at"]),
+    "sqlite numbers IN": ("n IN (10, 12, 14)", lambda row: row["n"] in {10, 12, 14}),
+}
+
+
+@pytest.mark.no_database
+@pytest.mark.parametrize(("check", "fits"), REFLECTED_CHECKS.values(), ids=REFLECTED_CHECKS)
+def test_generated_values_fit_checks_as_each_backend_reflects_them(
+    check: str, fits: Callable[[dict[str, object]], bool]
+) -> None:
+    table = sa.Table(
+        "runs",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("lifecycle_stage", sa.String(32)),
+        sa.Column("n", sa.Integer),
+        sa.Column("price", sa.Numeric(10, 2)),
+        sa.Column("name", sa.String(40)),
+        sa.Column("starts_at", sa.DateTime),
+        sa.Column("ends_at", sa.DateTime),
+        sa.CheckConstraint(check),
+    )
+    assert fits(sample_row(table, 1, {}, set()))
+
+
+CYCLE = """
+op.create_table(
+    "teams",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(20), nullable=False),
+)
+op.create_table(
+    "players",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id"), nullable=False),
+)
+with op.batch_alter_table("teams") as batch_op:
+    batch_op.add_column(sa.Column("captain_id", sa.Integer, nullable={nullable}))
+    batch_op.create_foreign_key("fk_teams_captain_id_players", "players", ["captain_id"], ["id"])
+"""
+
+
+def test_two_tables_that_refer_to_each_other_are_both_checked(
+    history: History, empty_database_url: URL
+) -> None:
+    """teams.captain_id (nullable) -> players, players.team_id -> teams: no SAWarning
+    about the cycle, and a row in each, the nullable side filled in afterwards."""
+    history.add(CYCLE.format(nullable=True))
+    history.add(
+        'op.execute("UPDATE teams SET captain_id = NULL")\nop.execute("DELETE FROM players")',
+        revision="bad0000000a5",
+    )
+    with no_notes():
+        [finding] = findings_of(lambda: check_data_survives(empty_database_url, history.config()))
+    assert "players: 1 of 1 rows gone" in finding
+    assert "teams: 1 of 1 rows gone or changed" in finding
+
+
+def test_a_cycle_of_not_null_keys_is_named_in_the_note(
+    history: History, empty_database_url: URL
+) -> None:
+    history.add(CYCLE.format(nullable=False))
+    with pytest.warns(MigrationCheckNote) as notes:
+        check_data_survives(empty_database_url, history.config())
+    [note] = [str(n.message) for n in notes]
+    assert note.startswith("data checked in 0 of 2 tables; not in: players (")
+    assert "players and teams refer to each other through NOT NULL foreign keys" in note
+
+
+ODD = """
+op.create_table(
+    "odd",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(10), nullable=False),
+    sa.CheckConstraint("substr(code, 2, 1) = 'q'", name="ck_odd_code"),
+)
+op.create_table(
+    "odd_children",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("odd_id", sa.Integer, sa.ForeignKey("odd.id"), nullable=False),
+)
+"""
+
+
+def test_tables_no_generated_row_fits_are_one_note_not_a_crash(
+    history: History, empty_database_url: URL
+) -> None:
+    """One note for the whole check, naming each table left out and why."""
+    history.add(ODD)
+    accounts_history(history)
+    with pytest.warns(MigrationCheckNote) as notes:
+        check_data_survives(empty_database_url, history.config())
+    [note] = [str(n.message) for n in notes]
+    assert note.startswith("data checked in 1 of 3 tables; not in: odd (")
+    assert "odd_children (no row in odd to refer to)" in note
+    assert "[data.rows] in accepted.toml" in note
+    assert "\n" not in note
+
+
+def test_rows_a_project_gives_fill_what_the_generator_cannot(
+    history: History, empty_database_url: URL
+) -> None:
+    """[data.rows] in accepted.toml: partial rows, used at every revision whose table has
+    those columns; fixing the parent fixes the tables under it."""
+    history.add(ODD)
+    history.add('op.add_column("odd", sa.Column("extra", sa.Integer, nullable=True))')
+    history.add(
+        'op.execute("DELETE FROM odd_children")\nop.execute("UPDATE odd SET extra = 7")',
+        revision="bad0000000a6",
+    )
+    write_accepted(history, '[data.rows]\nodd = { code = "aqz" }\n')
+    with no_notes():
+        [finding] = findings_of(lambda: check_data_survives(empty_database_url, history.config()))
+    assert "odd: 1 of 2 rows gone or changed, e.g. {'code': 'aqz', 'extra': 2}" in finding
+    assert "odd_children: 1 of 1 rows gone" in finding
+
+
+def test_given_rows_for_a_table_or_column_no_revision_has_are_caught(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    write_accepted(history, '[data.rows]\naccount = { name = "x" }\naccounts = { nam = "y" }\n')
+    assert findings_of(lambda: check_data_survives(empty_database_url, history.config())) == [
+        "accepted.toml: [data.rows] account: no revision has this table",
+        "accepted.toml: [data.rows] accounts.nam: no revision has this column",
+    ]
+
+
+def test_a_json_value_is_given_as_a_toml_table(history: History, empty_database_url: URL) -> None:
+    """On MariaDB, where JSON is checked text, too."""
+    history.add(
+        """
+        op.create_table(
+            "docs",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("body", sa.JSON, nullable=False),
+        )
+        """
+    )
+    history.add('op.add_column("docs", sa.Column("extra", sa.Integer, nullable=True))')
+    write_accepted(history, '[data.rows]\ndocs = { body = { kind = "given" } }\n')
+    with no_notes():
+        check_data_survives(empty_database_url, history.config())
+
+
+def test_a_given_value_the_driver_refuses_is_a_note_not_a_crash(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    write_accepted(history, "[data.rows]\naccounts = { name = { first = 1 } }\n")
+    with pytest.warns(MigrationCheckNote, match=r"data checked in 0 of 1 tables; not in: accounts"):
+        check_data_survives(empty_database_url, history.config())
+
+
+def test_a_table_that_refers_to_itself_is_checked_when_the_key_is_nullable(
     history: History, empty_database_url: URL
 ) -> None:
     history.add(
         """
         op.create_table(
-            "odd",
+            "folders",
             sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column("code", sa.String(10), nullable=False),
-            sa.CheckConstraint("code = 'exactly'", name="ck_odd_code"),
+            sa.Column("parent_id", sa.Integer, sa.ForeignKey("folders.id"), nullable=True),
         )
-        """,
-        'op.drop_table("odd")',
+        op.create_table(
+            "chains",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("previous_id", sa.Integer, sa.ForeignKey("chains.id"), nullable=False),
+        )
+        """
     )
-    accounts_history(history)
-    with pytest.warns(MigrationCheckNote, match="odd: the data check could not write a row"):
+    with pytest.warns(MigrationCheckNote) as notes:
         check_data_survives(empty_database_url, history.config())
+    assert [str(n.message) for n in notes] == [
+        "data checked in 1 of 2 tables; not in: chains (refers to itself through a NOT NULL "
+        "foreign key); values a table needs can be given under [data.rows] in accepted.toml"
+    ]
