@@ -42,7 +42,13 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from tqdm import tqdm
 
 from models import Base
-from models.database import ConfigurationError, ConnectionFailed, database_url, driver_message
+from models.database import (
+    ConfigurationError,
+    ConnectionFailed,
+    database_url,
+    driver_message,
+    is_interruption,
+)
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # A batch is held in memory on some paths; past this there is nothing to gain.
@@ -179,16 +185,6 @@ def open_inputs(args: argparse.Namespace) -> list[Source]:
     return [open_file(Path(args.file), table, args.format)]
 
 
-def _interrupted(error: BaseException) -> bool:
-    """Whether ``error`` is a driver's way of reporting Ctrl-C (psycopg cancels the query)."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, KeyboardInterrupt):
-            return True
-        seen = seen.__context__
-    return False
-
-
 def _fail(message: str, status: int) -> int:
     """Print ``seed.py: message`` on standard error; return the exit status."""
     print(f"seed.py: {message}", file=sys.stderr)
@@ -252,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{SQLITE_WAIT_SECONDS} s; {nothing_written}",
                 1,
             )
-        if not _interrupted(error):
+        if not is_interruption(error):
             return _fail(f"cannot use the database: {driver_message(error, database_url())}", 1)
         return _fail(f"interrupted; {nothing_written}", 130)
     except KeyboardInterrupt:
