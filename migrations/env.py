@@ -44,6 +44,8 @@ from models.migration_lock import (
     MigrationSettings,
     lock_timeout_message,
     migration_lock,
+    rerun_after_lock_waits,
+    retry_statements_after_lock_waits,
     statement_limits,
     write_statement_limits,
 )
@@ -105,7 +107,7 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def do_run_migrations(connection: Connection) -> None:
+def do_run_migrations(connection: Connection, settings: MigrationSettings | None = None) -> None:
     sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
@@ -120,6 +122,8 @@ def do_run_migrations(connection: Connection) -> None:
         **autogenerate.compare_options(connection.dialect.name),
     )
     autogenerate.compare_json_defaults_as_jsonb(context.get_context())
+    if settings is not None:
+        retry_statements_after_lock_waits(context.get_context(), settings)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -136,7 +140,9 @@ def run_guarded(connection: Connection, settings: MigrationSettings) -> None:
         statement_limits(connection, settings),
     ):
         refuse_a_narrow_character_set(connection)
-        do_run_migrations(connection)
+        rerun_after_lock_waits(
+            connection, settings, lambda: do_run_migrations(connection, settings)
+        )
 
 
 def refuse_a_narrow_character_set(connection: Connection) -> None:

@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, text
@@ -58,6 +59,11 @@ LAST_POLL_SECONDS = 0.25
 # and SQLite are given their largest practical values instead.
 MYSQL_NO_LIMIT_SECONDS = 365 * 24 * 3600
 SQLITE_NO_LIMIT_MS = 2**31 - 1
+# Tries after a statement gave up on a table lock: at most this many, with
+# pauses that double from the first up to the last.
+MAX_RETRIES = 20
+FIRST_RETRY_PAUSE_SECONDS = 0.5
+LAST_RETRY_PAUSE_SECONDS = 15.0
 # Names these settings had before; still read, with a warning, for one release.
 RENAMED = {
     "MIGRATION_RUN_LOCK": "MIGRATION_LOCK",
@@ -77,6 +83,7 @@ class MigrationSettings:
     run_lock: bool = True
     run_lock_wait: float = 300.0
     table_lock_timeout: float = 5.0
+    table_lock_retries: int = 3
     statement_timeout: float = 0.0
 
     @classmethod
@@ -94,10 +101,24 @@ class MigrationSettings:
             table_lock_timeout=seconds_setting(
                 _current_name("MIGRATION_TABLE_LOCK_TIMEOUT"), defaults.table_lock_timeout
             ),
+            table_lock_retries=_count_setting(
+                "MIGRATION_TABLE_LOCK_RETRIES", defaults.table_lock_retries
+            ),
             statement_timeout=seconds_setting(
                 "MIGRATION_STATEMENT_TIMEOUT", defaults.statement_timeout
             ),
         )
+
+
+def _count_setting(name: str, default: int) -> int:
+    raw = setting(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) > MAX_RETRIES:
+        raise ConfigurationError(
+            f"{name} must be a whole number from 0 to {MAX_RETRIES}, not {raw!r}"
+        )
+    return int(raw)
 
 
 def _current_name(name: str) -> str:
@@ -304,14 +325,101 @@ def write_statement_limits(context: MigrationContext, settings: MigrationSetting
     impl.emit_begin = begin_with_limits  # type: ignore[method-assign]
 
 
+# Trying again after a lock wait ---------------------------------------------------------
+#
+# A statement that gave up on a table lock (MIGRATION_TABLE_LOCK_TIMEOUT) is
+# tried again after a pause, up to MIGRATION_TABLE_LOCK_RETRIES times: the
+# transaction that held the lock is usually a moment from its end. Only what
+# did not commit is repeated. On PostgreSQL a revision is one transaction, so
+# the lock wait rolled all of it back (and released every lock it held, which
+# a retry inside the transaction would keep while it pauses): the revision
+# runs again. On MySQL every DDL statement commits on its own, so only the
+# statement that gave up runs again.
+
+
+def is_lock_wait(error: BaseException) -> bool:
+    """Whether ``error`` is a statement that gave up waiting for a lock."""
+    return isinstance(error, DBAPIError) and (
+        _sqlstate(error) == "55P03" or _mysql_code(error) == 1205
+    )
+
+
+def _pause_before(attempt: int) -> float:
+    return min(FIRST_RETRY_PAUSE_SECONDS * 2.0 ** (attempt - 1), LAST_RETRY_PAUSE_SECONDS)
+
+
+def _log_retry(settings: MigrationSettings, attempt: int, what: str) -> float:
+    pause = _pause_before(attempt)
+    logger.warning(
+        "a statement waited more than %g s (MIGRATION_TABLE_LOCK_TIMEOUT) for a table lock; "
+        "%s again in %g s (try %d of %d)",
+        settings.table_lock_timeout,
+        what,
+        pause,
+        attempt + 1,
+        settings.table_lock_retries + 1,
+    )
+    return pause
+
+
+def rerun_after_lock_waits(
+    connection: Connection, settings: MigrationSettings, run: Callable[[], None]
+) -> None:
+    """``run()`` the migrations; on PostgreSQL, again from the revision a lock wait rolled back."""
+    attempt = 0
+    while True:
+        try:
+            run()
+            return
+        except DBAPIError as error:
+            attempt += 1
+            if (
+                connection.dialect.name != "postgresql"
+                or not is_lock_wait(error)
+                or attempt > settings.table_lock_retries
+            ):
+                raise
+            connection.rollback()
+            time.sleep(_log_retry(settings, attempt, "its revision was rolled back and runs"))
+
+
+def retry_statements_after_lock_waits(
+    context: MigrationContext, settings: MigrationSettings
+) -> None:
+    """On MySQL/MariaDB, run a statement that gave up on a lock again, by itself.
+
+    Every statement of a revision reaches the database through the context's
+    ``impl._exec`` (Alembic has no hook around a statement), so that is wrapped.
+    """
+    if context.dialect.name not in {"mysql", "mariadb"} or not settings.table_lock_retries:
+        return
+    impl = context.impl
+    execute: Callable[..., Any] = impl._exec
+
+    def execute_again_after_lock_waits(*args: Any, **kwargs: Any) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return execute(*args, **kwargs)
+            except DBAPIError as error:
+                attempt += 1
+                if not is_lock_wait(error) or attempt > settings.table_lock_retries:
+                    raise
+                time.sleep(_log_retry(settings, attempt, "it runs"))
+
+    impl._exec = execute_again_after_lock_waits  # type: ignore[method-assign]
+
+
 def lock_timeout_message(error: DBAPIError, settings: MigrationSettings) -> str | None:
     """A one-line explanation if ``error`` is a migration giving up on a lock or timing out."""
-    if _sqlstate(error) == "55P03" or _mysql_code(error) == 1205:
+    if is_lock_wait(error):
+        tries = settings.table_lock_retries + 1
         return (
             f"a migration waited more than {settings.table_lock_timeout:g} s "
             "(MIGRATION_TABLE_LOCK_TIMEOUT) "
             "for a table lock held by another connection and gave up so as not to block "
-            "traffic; retry when that transaction has finished"
+            f"traffic{f', {tries} times' if tries > 1 else ''}; "
+            "retry when that transaction has finished"
         )
     if _sqlstate(error) == "57014" or _mysql_code(error) == 1969:
         return (

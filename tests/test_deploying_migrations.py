@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import URL, make_url, text
@@ -146,7 +149,7 @@ def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
             start = time.monotonic()
             result = commands.alembic_here(
                 "upgrade", "head", ini=ini, database=empty_database_url,
-                MIGRATION_TABLE_LOCK_TIMEOUT="1",
+                MIGRATION_TABLE_LOCK_TIMEOUT="1", MIGRATION_TABLE_LOCK_RETRIES="0",
             )  # fmt: skip
             elapsed = time.monotonic() - start
             blocker.rollback()
@@ -165,6 +168,110 @@ def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
     retry = commands.alembic_here("upgrade", "head", ini=ini, database=empty_database_url)
     assert retry.returncode == 0, retry.stderr
     assert "nickname" in database_state(empty_database_url)[2]
+
+
+@contextmanager
+def table_busy_for(url: URL, seconds: float) -> Iterator[None]:
+    """A transaction that has read accounts, so ALTER TABLE must wait; it ends after
+    ``seconds``, or when the block does."""
+    engine = make_engine(url)
+    ready, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with engine.connect() as blocker:
+            blocker.execute(text("SELECT COUNT(*) FROM accounts"))
+            ready.set()
+            done.wait(seconds)
+            blocker.rollback()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert ready.wait(30)
+        yield
+    finally:
+        done.set()
+        holder.join()
+        engine.dispose()
+
+
+# A table lock wait short enough for a quick test: MySQL counts in whole seconds.
+LOCK_WAIT = 0.2 if BACKEND == "postgresql" else 1.0
+
+
+def busy_history(accounts: History, url: URL) -> str:
+    """accounts at its first revision, and a revision that creates a table, then alters
+    accounts: on MySQL the CREATE commits before the ALTER waits."""
+    initial = accounts.head
+    assert initial is not None
+    accounts.add(
+        """
+        op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))
+        op.add_column("accounts", sa.Column("nickname", sa.String(30), nullable=True))
+        """,
+        'op.drop_column("accounts", "nickname")\nop.drop_table("notes")',
+    )
+    upgraded = commands.alembic_here("upgrade", initial, ini=accounts.ini, database=url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    return initial
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_a_lock_wait_is_tried_again_until_the_table_is_free(
+    accounts: History, empty_database_url: URL
+) -> None:
+    """Only what did not commit runs again: PostgreSQL's rolled-back revision, MySQL's
+    one statement (its CREATE TABLE, committed already, is not repeated)."""
+    busy_history(accounts, empty_database_url)
+    with table_busy_for(empty_database_url, LOCK_WAIT + 0.3):
+        result = commands.alembic_here(
+            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
+            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="5",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tries = [line for line in result.stderr.splitlines() if "for a table lock; " in line]
+    assert tries, result.stderr
+    assert tries[0].endswith("again in 0.5 s (try 2 of 6)")
+    versions, tables, columns = database_state(empty_database_url)
+    assert versions == [accounts.head]
+    assert "notes" in tables
+    assert "nickname" in columns
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_when_every_try_gives_up_it_is_one_line(accounts: History, empty_database_url: URL) -> None:
+    initial = busy_history(accounts, empty_database_url)
+    with table_busy_for(empty_database_url, 30):
+        start = time.monotonic()
+        result = commands.alembic_here(
+            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
+            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="1",
+        )  # fmt: skip
+        elapsed = time.monotonic() - start
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if "for a table lock; " in line]) == 1
+    assert "gave up so as not to block traffic, 2 times" in result.stderr.strip().splitlines()[-1]
+    # Two waits and a pause of 0.5 s between them.
+    assert 2 * LOCK_WAIT + 0.5 <= elapsed < 2 * LOCK_WAIT + 0.5 + 5, (
+        f"gave up after {elapsed:.1f} s"
+    )
+    versions, _, columns = database_state(empty_database_url)
+    assert versions == [initial]
+    assert "nickname" not in columns
+
+
+@pytest.mark.no_database
+@pytest.mark.parametrize("value", ["-1", "three", "21", "1.5"])
+def test_a_bad_number_of_retries_is_one_line(history: History, value: str) -> None:
+    history.add("pass")
+    result = commands.alembic_here(
+        "upgrade", "head", ini=history.ini, database=make_url("sqlite://"),
+        MIGRATION_TABLE_LOCK_RETRIES=value,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "MIGRATION_TABLE_LOCK_RETRIES must be a whole number from 0 to 20" in result.stderr
 
 
 @pytest.mark.no_database
