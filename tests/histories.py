@@ -110,21 +110,29 @@ class History:
         return self.versions / f"{revision}_test.py"
 
 
-def _write_ini(directory: Path, location: Path) -> None:
+def _write_ini(directory: Path, location: Path, hooks: bool) -> None:
     ini = (PROJECT_ROOT / "alembic.ini").read_text()
     ini = re.sub(r"(?m)^script_location = .*$", f"script_location = {location}", ini)
     # The copy's env.py imports the project's models from the repository.
     ini = re.sub(r"(?m)^prepend_sys_path = .*$", f"prepend_sys_path = {PROJECT_ROOT}", ini)
-    # New revision files in the copy need not be formatted.
-    ini = re.sub(r"(?m)^hooks = .*$", "hooks =", ini)
+    if hooks:
+        # ruff finds its settings by the file it checks: the project's, beside the copy.
+        shutil.copy(PROJECT_ROOT / "pyproject.toml", directory / "pyproject.toml")
+    else:  # new revision files in the copy need not be formatted
+        ini = re.sub(r"(?m)^hooks = .*$", "hooks =", ini)
     (directory / "alembic.ini").write_text(ini)
 
 
-def new_history(directory: Path, metadata: MetaData | None = None) -> History:
-    """An empty history in ``directory``: the project's env.py and template, no revisions."""
+def new_history(
+    directory: Path, metadata: MetaData | None = None, *, hooks: bool = False
+) -> History:
+    """An empty history in ``directory``: the project's env.py and template, no revisions.
+
+    ``hooks``: run alembic.ini's post-write hooks (ruff) on new revision files.
+    """
     location = directory / "migrations"
     (location / "versions").mkdir(parents=True)
     for name in ("env.py", "script.py.mako"):
         shutil.copy(MIGRATIONS / name, location / name)
-    _write_ini(directory, location)
+    _write_ini(directory, location, hooks)
     return History(location, metadata)

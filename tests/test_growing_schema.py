@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import URL, text
+from sqlalchemy import URL, make_url, text
 
 from models.database import make_engine
 from tests import commands
@@ -178,3 +178,22 @@ def test_autogenerate_does_not_drop_the_indexes_of_a_table_it_drops(
     assert "drop_index" not in upgrade
     migrate(empty_database_url, history.config(), "upgrade", "head")
     migrate(empty_database_url, history.config(), "downgrade", "base")
+
+
+# Revisions written by hand ----------------------------------------------------------------
+
+
+@pytest.mark.no_database
+def test_a_revision_written_by_hand_keeps_its_imports(tmp_path: Path) -> None:
+    """`alembic revision -m` (the README's way to a rename) runs the post-write hooks too:
+    ruff must not strip the `op` and `sa` the revision is about to be written with."""
+    history = new_history(tmp_path, hooks=True)
+    result = commands.alembic_here(
+        "revision", "-m", "rename a column", ini=history.ini, database=make_url("sqlite://")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Running post write hook 'ruff_fix'" in result.stdout + result.stderr
+    [written] = history.versions.glob("*rename_a_column.py")
+    text = written.read_text()
+    assert "from alembic import op" in text
+    assert "import sqlalchemy as sa" in text
