@@ -57,7 +57,8 @@ if config.config_file_name is not None:
 
 logger = logging.getLogger("alembic.env")
 
-target_metadata = config.attributes.get("target_metadata", Base.metadata)
+# None counts as not given: pytest-alembic hands in None unless told otherwise.
+target_metadata = config.attributes.get("target_metadata") or Base.metadata
 
 
 def _review_autogenerate(
