@@ -918,6 +918,26 @@ def _note_coverage(seen: dict[str, set[str]], written: set[str], why_not: dict[s
     warnings.warn(MigrationCheckNote("; ".join(parts)), stacklevel=3)
 
 
+def _schema_of(connection: Connection) -> MetaData:
+    """The database's tables as they are now, read back.
+
+    A foreign key may name a table that is not there: SQLite allows it, and
+    the revision that was to create the table may have failed. Such a key is
+    left out, so that the rest of the schema can still be read.
+    """
+    metadata = MetaData()
+    metadata.reflect(connection, resolve_fks=False)
+    for table in metadata.tables.values():
+        for constraint in list(table.foreign_key_constraints):
+            referred = {element.target_fullname.split(".")[-2] for element in constraint.elements}
+            if not referred <= metadata.tables.keys():
+                table.constraints.discard(constraint)
+                table.foreign_keys.difference_update(constraint.elements)
+                for column in constraint.columns:
+                    column.foreign_keys.difference_update(constraint.elements)
+    return metadata
+
+
 def check_data_survives(url: URL, config: Config) -> None:
     """Rows written at each revision are still there, unchanged, after each later upgrade.
 
@@ -943,8 +963,7 @@ def check_data_survives(url: URL, config: Config) -> None:
     for serial, revision in enumerate(walk.order, start=1):
         findings += _upgrade_failures(walk, walk.upgrade(revision))
         with connected(url) as connection:
-            metadata = MetaData()
-            metadata.reflect(connection)  # once per revision: the schema of that revision
+            metadata = _schema_of(connection)  # once per revision: the schema of that revision
             for name, table in metadata.tables.items():
                 if name != "alembic_version":
                     seen.setdefault(name, set()).update(table.columns.keys())

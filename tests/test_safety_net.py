@@ -712,6 +712,32 @@ def test_a_history_keeps_the_naming_convention_it_was_written_under(
     check_no_drift(empty_database_url, own.config())
 
 
+def test_a_key_to_a_table_a_failed_upgrade_did_not_make_does_not_stop_the_data_check(
+    history: History, empty_database_url: URL
+) -> None:
+    """SQLite creates a foreign key to a table that is not there; reading such a schema
+    back must not crash the check (the servers refuse the key: a second failure)."""
+    history.add('op.create_table("a", sa.Column("id", sa.Integer, primary_key=True))')
+    failing = history.add(
+        """
+        op.create_table("c", sa.Column("id", sa.Integer, primary_key=True))
+        op.drop_table("no_such_table")
+        """
+    )
+    history.add(
+        """
+        op.create_table(
+            "b",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("c_id", sa.Integer, sa.ForeignKey("c.id")),
+        )
+        """
+    )
+    findings = findings_of(lambda: check_data_survives(empty_database_url, history.config()))
+    assert findings[0].startswith(f"revision {failing} ({failing}_test.py): upgrade fails: ")
+    assert all(": upgrade fails: " in finding for finding in findings)
+
+
 # What a project accepts (accepted.toml) ------------------------------------------------------
 
 
