@@ -712,6 +712,7 @@ def test_a_history_keeps_the_naming_convention_it_was_written_under(
     check_no_drift(empty_database_url, own.config())
 
 
+@pytest.mark.filterwarnings("ignore::tests.migration_checks.MigrationCheckNote")
 def test_a_key_to_a_table_a_failed_upgrade_did_not_make_does_not_stop_the_data_check(
     history: History, empty_database_url: URL
 ) -> None:
