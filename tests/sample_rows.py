@@ -258,8 +258,12 @@ def _follows(value: Any, other: Any, direction: str) -> Any:
 
 
 def is_surrogate_key(column: Column[Any]) -> bool:
-    """A key the database numbers itself: an integer primary key that refers to nothing."""
-    return column.primary_key and not column.foreign_keys and isinstance(column.type, types.Integer)
+    """A key the database numbers itself: a table's one integer primary key column.
+
+    A column of a composite key (``metrics (key, timestamp, step)``) is data,
+    and gets a value like any other.
+    """
+    return column is column.table.autoincrement_column
 
 
 def sample_row(

@@ -739,6 +739,28 @@ def test_a_key_to_a_table_a_failed_upgrade_did_not_make_does_not_stop_the_data_c
     assert all(": upgrade fails: " in finding for finding in findings)
 
 
+def test_the_integer_columns_of_a_composite_key_get_values(
+    history: History, empty_database_url: URL
+) -> None:
+    """Only a table's one integer key is numbered by the database; in a composite key
+    (MLflow's metrics: key, timestamp, step) each column needs a value."""
+    history.add(
+        """
+        op.create_table(
+            "points",
+            sa.Column("x", sa.Integer, nullable=False),
+            sa.Column("y", sa.BigInteger, nullable=False),
+            sa.Column("label", sa.String(20)),
+            sa.PrimaryKeyConstraint("x", "y", name="pk_points"),
+        )
+        """
+    )
+    history.add('op.add_column("points", sa.Column("extra", sa.Integer))')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MigrationCheckNote)
+        check_data_survives(empty_database_url, history.config())
+
+
 # What a project accepts (accepted.toml) ------------------------------------------------------
 
 
