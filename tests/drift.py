@@ -42,6 +42,11 @@ def _columns(item: Index | UniqueConstraint | ForeignKeyConstraint) -> str:
     return ", ".join(names)
 
 
+def _name(item: Index | Constraint) -> str:
+    """The name and a space, or nothing for an object left unnamed."""
+    return f"{item.name} " if isinstance(item.name, str) else ""
+
+
 def _object(kind: str, item: Any) -> tuple[str, str]:
     """(table, description) of an added or removed object."""
     if isinstance(item, Table):
@@ -49,13 +54,13 @@ def _object(kind: str, item: Any) -> tuple[str, str]:
     if isinstance(item, Index):
         return (
             item.table.name if item.table is not None else "?",
-            f"index {item.name} ({_columns(item)})",
+            f"index {_name(item)}({_columns(item)})",
         )
     if isinstance(item, ForeignKeyConstraint):
         target = item.referred_table.name if item.elements else "?"
-        return item.table.name, f"foreign key {item.name} ({_columns(item)}) to {target}"
+        return item.table.name, f"foreign key {_name(item)}({_columns(item)}) to {target}"
     if isinstance(item, UniqueConstraint):
-        return item.table.name, f"unique constraint {item.name} ({_columns(item)})"
+        return item.table.name, f"unique constraint {_name(item)}({_columns(item)})"
     return "?", f"{kind} {_shown(item)}"
 
 

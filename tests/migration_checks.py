@@ -500,17 +500,28 @@ def _snapshot(url: URL) -> Snapshot:
 
 
 def describe_differences(
-    before: Snapshot, after: Snapshot, *, gone: str = "gone", new: str = "new"
+    before: Snapshot,
+    after: Snapshot,
+    *,
+    gone: str = "gone",
+    new: str = "new",
+    renamed_to: str = "renamed to",
 ) -> list[str]:
     """One line per difference, e.g. ``users: column full_name: nullable False, was True``."""
     lines = []
     # A table that appeared or disappeared is one line, not one per column.
     whole_tables = {table for (table, item) in before.keys() ^ after.keys() if item == "table"}
+    renamed = _renamed(before, after)
     for key in sorted(before.keys() | after.keys()):
         table, item = key
         if table in whole_tables and item != "table":
             continue
         where = f"{table}: {item}" if table else item
+        if key in renamed:
+            if key in before:  # one line for the pair, under the name it had
+                new_name = renamed[key][1].removeprefix(_kind(item)).strip()
+                lines.append(f"{where}: {renamed_to} {new_name}")
+            continue
         if key not in after:
             lines.append(f"{where}: {gone}")
         elif key not in before:
@@ -521,6 +532,40 @@ def describe_differences(
                 if now != was:
                     lines.append(f"{where}: {name} {now}, was {was}")
     return lines
+
+
+# The kinds of snapshot item that are known by a name, which may change alone.
+NAMED_KINDS = ("foreign key", "unique", "index", "check")
+
+
+def _kind(item: str) -> str:
+    return next((kind for kind in NAMED_KINDS if item.startswith(f"{kind} ")), "")
+
+
+def _renamed(before: Snapshot, after: Snapshot) -> dict[tuple[str, str], tuple[str, str]]:
+    """Items that are the same but for their name, both ways: key in one -> key in the other.
+
+    A downgrade that recreates ``fk_datasets_experiment_id_experiments`` where
+    an unnamed key was is one difference, a name, not a key gone and another new.
+    """
+    gone = [key for key in before.keys() - after.keys() if _kind(key[1])]
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}
+    for key in after.keys() - before.keys():
+        kind = _kind(key[1])
+        match = next(
+            (
+                old
+                for old in gone
+                if old not in pairs
+                and old[0] == key[0]
+                and _kind(old[1]) == kind
+                and before[old] == after[key]
+            ),
+            None,
+        )
+        if kind and match is not None:
+            pairs[key], pairs[match] = match, key
+    return pairs
 
 
 def check_stairway(url: URL, config: Config) -> None:
@@ -559,6 +604,7 @@ def check_stairway(url: URL, config: Config) -> None:
                     _snapshot(url),
                     gone="gone after the downgrade",
                     new="left behind by the downgrade",
+                    renamed_to="renamed by the downgrade to",
                 )
             ]
             if not problem:

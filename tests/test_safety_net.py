@@ -236,6 +236,42 @@ def test_a_downgrade_that_forgets_on_delete_is_caught(
     )
 
 
+def test_a_key_the_downgrade_only_renames_is_one_line(
+    history: History, empty_database_url: URL
+) -> None:
+    """The upgrade drops an unnamed key and makes it again with a name; the downgrade
+    leaves the name. One difference, not a key gone and another left behind."""
+    accounts_history(history)
+    history.add(
+        """
+        op.create_table(
+            "notes",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("account_id", sa.Integer, nullable=True),
+            sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name="notes_account"),
+        )
+        """,
+        'op.drop_table("notes")',
+    )
+    renames = history.add(
+        """
+        with op.batch_alter_table("notes") as batch_op:
+            batch_op.drop_constraint("notes_account", type_="foreignkey")
+            batch_op.create_foreign_key(
+                "fk_notes_account_id_accounts", "accounts", ["account_id"], ["id"]
+            )
+        """
+    )
+    findings = findings_of(lambda: check_stairway(empty_database_url, history.config()))
+    expected = [
+        f"revision {renames} ({renames}_test.py): downgrade does not undo the upgrade: "
+        f"notes: {kind} notes_account: renamed by the downgrade to fk_notes_account_id_accounts"
+        # MySQL names the index it makes for a foreign key after the key.
+        for kind in (["foreign key", "index"] if BACKEND == "mysql" else ["foreign key"])
+    ]
+    assert findings == expected
+
+
 def test_a_downgrade_that_leaves_a_check_constraint_is_caught(
     history: History, empty_database_url: URL
 ) -> None:
@@ -317,6 +353,34 @@ def test_a_foreign_key_that_differs_only_in_on_delete_is_one_drift_line(
         "fk_notes_account_id_accounts (account_id) to accounts: "
         "ondelete CASCADE in the models, NO ACTION in the database"
     ]
+
+
+def test_an_unnamed_foreign_key_is_described_without_a_name(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    metadata = sa.MetaData()
+    sa.Table("accounts", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "notes",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id")),
+    )
+    history = new_history(tmp_path, metadata)
+    history.add('op.create_table("accounts", sa.Column("id", sa.Integer, primary_key=True))')
+    history.add(
+        """
+        op.create_table(
+            "notes",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("account_id", sa.Integer),
+        )
+        """
+    )
+    [finding] = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
+    assert finding.endswith(
+        "notes: foreign key (account_id) to accounts: in the models, not in the database"
+    )
 
 
 def test_an_expression_index_left_out_of_the_revisions_is_caught_on_every_backend(
