@@ -123,6 +123,7 @@ def do_run_migrations(connection: Connection, settings: MigrationSettings | None
         **autogenerate.compare_options(connection.dialect.name),
     )
     autogenerate.compare_json_defaults_as_jsonb(context.get_context())
+    autogenerate.compare_sort_order(context.get_context())
     if settings is not None:
         retry_statements_after_lock_waits(context.get_context(), settings)
     with context.begin_transaction():

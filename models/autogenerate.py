@@ -35,6 +35,7 @@ foreign key constraint"), so those ``drop_index`` calls go.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -49,14 +50,19 @@ from sqlalchemy import (
     Enum,
     Float,
     Identity,
+    Index,
     Text,
     cast,
     literal,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import TextClause, UnaryExpression
 
 
 class CreateEnumTypeOp(ops.MigrateOperation):
@@ -305,6 +311,85 @@ def compare_json_defaults_as_jsonb(context: MigrationContext) -> None:
         )
 
     impl.compare_server_default = compare_as_jsonb  # type: ignore[method-assign]
+
+
+# Index sort order on SQLite and MySQL --------------------------------------------------
+#
+# SQLAlchemy reads no sort order back from SQLite or MySQL/MariaDB, so Alembic
+# compares sa.text("b DESC") in a model with a plain "b" in the database
+# (false drift forever), and skips an index on b.desc() altogether (a lost
+# DESC unseen). The order is in the catalog all the same.
+
+SORTED_NAME = re.compile(r"^\s*[\"`]?(\w+)[\"`]?(?:\s+(ASC|DESC))?\s*$", re.IGNORECASE)
+SORT_ORDER_UNREAD = {"sqlite", "mysql", "mariadb"}
+
+
+def modelled_order(index: Index) -> list[tuple[str, bool]] | None:
+    """(column, descending) for each part of ``index``; None if a part is an expression."""
+    order = []
+    for expression in index.expressions:
+        descending = False
+        if isinstance(expression, UnaryExpression) and expression.modifier in (
+            operators.desc_op,
+            operators.asc_op,
+        ):
+            descending = expression.modifier is operators.desc_op
+            expression = expression.element
+        if isinstance(expression, Column):
+            order.append((expression.name, descending))
+        elif isinstance(expression, TextClause) and (match := SORTED_NAME.match(expression.text)):
+            order.append((match[1], (match[2] or "").upper() == "DESC"))
+        else:
+            return None
+    return order
+
+
+def database_index_order(
+    connection: Connection, table: str, name: str
+) -> list[tuple[str, bool]] | None:
+    """(column, descending) for each key column of index ``name``, from SQLite's or MySQL's
+    catalog; None if there is no such index."""
+    if connection.dialect.name == "sqlite":
+        quoted = connection.dialect.identifier_preparer.quote(name)
+        rows = connection.exec_driver_sql(f"PRAGMA index_xinfo({quoted})").all()
+        # (seqno, cid, name, desc, collation, key): key columns only, not the rowid.
+        order = [(row[2], bool(row[3])) for row in rows if row[5]]
+    else:
+        rows = connection.execute(
+            text(
+                "SELECT COLUMN_NAME, COLLATION FROM information_schema.STATISTICS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table "
+                "AND INDEX_NAME = :name ORDER BY SEQ_IN_INDEX"
+            ),
+            {"table": table, "name": name},
+        ).all()
+        order = [(row[0], row[1] == "D") for row in rows]
+    return order or None
+
+
+def compare_sort_order(context: MigrationContext) -> None:
+    """Where SQLAlchemy reads no sort order back, compare indexes on sorted columns by
+    the catalog. Alembic has no hook for comparing indexes, so this context's own
+    ``compare_indexes`` is wrapped, as for JSON defaults."""
+    if context.dialect.name not in SORT_ORDER_UNREAD:
+        return
+    impl = context.impl
+    compare: Callable[..., Any] = impl.compare_indexes
+
+    def compare_with_sort_order(metadata_index: Index, reflected_index: Index) -> Any:
+        result = compare(metadata_index, reflected_index)
+        wanted = modelled_order(metadata_index)
+        if result.is_equal or wanted is None or context.connection is None:
+            return result
+        table = reflected_index.table
+        if table is None:
+            return result
+        found = database_index_order(context.connection, table.name, str(reflected_index.name))
+        if found == wanted and bool(metadata_index.unique) == bool(reflected_index.unique):
+            return type(result).Equal()
+        return result
+
+    impl.compare_indexes = compare_with_sort_order  # type: ignore[method-assign]
 
 
 def compare_options(dialect: str) -> dict[str, Any]:

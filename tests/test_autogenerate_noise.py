@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -117,3 +118,57 @@ def test_a_changed_json_default_is_still_drift(history: History, empty_database_
         sa.Column("meta", sa.JSON, nullable=False, server_default='{"tags": []}'),
     )
     assert difference.startswith("things: column meta: default ")
+
+
+def descending_index_drift(
+    history: History, url: URL, created: str, descending: Callable[[sa.Column[int]], Any]
+) -> list[str]:
+    """Drift between a things table whose revision makes ix_things_a_b with ``created``
+    columns and a model that sorts b descending, written as ``descending(b)``."""
+    history.add(
+        f"""
+        op.create_table(
+            "things",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("a", sa.Integer),
+            sa.Column("b", sa.Integer),
+        )
+        op.create_index("ix_things_a_b", "things", {created})
+        """
+    )
+    history.metadata = sa.MetaData()
+    things = sa.Table(
+        "things",
+        history.metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("a", sa.Integer),
+        sa.Column("b", sa.Integer),
+    )
+    sa.Index("ix_things_a_b", things.c.a, descending(things.c.b))
+    migrate(url, history.config(), "upgrade", "head")
+    return drift(url, history.config())
+
+
+# A column sorted descending, as a model may write it.
+DESCENDING = {
+    "desc()": lambda column: column.desc(),
+    "text": lambda column: sa.text(f"{column.name} DESC"),
+}
+
+
+@pytest.mark.parametrize("descending", DESCENDING.values(), ids=DESCENDING)
+def test_a_descending_index_shows_no_drift(
+    history: History, empty_database_url: URL, descending: Callable[[sa.Column[int]], Any]
+) -> None:
+    """SQLAlchemy reads no sort order back from SQLite; the index is DESC all the same."""
+    created = '["a", sa.text("b DESC")]'
+    assert descending_index_drift(history, empty_database_url, created, descending) == []
+
+
+@pytest.mark.parametrize("descending", DESCENDING.values(), ids=DESCENDING)
+def test_an_index_that_lost_its_sort_order_is_still_drift(
+    history: History, empty_database_url: URL, descending: Callable[[sa.Column[int]], Any]
+) -> None:
+    [difference] = descending_index_drift(history, empty_database_url, '["a", "b"]', descending)
+    assert difference.startswith("things: index ix_things_a_b")
+    assert "b DESC in the models" in difference
