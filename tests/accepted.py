@@ -23,6 +23,7 @@ KNOWN = {
     "stairway": {"start_after"},
     "data": {"changes_rows", "rows"},
     "drift": {"accepted"},
+    "offline": {"needs_a_database"},
     "linter": {"zero_downtime", "baseline"},
 }
 
@@ -38,6 +39,9 @@ class Accepted:
     # [data.rows]: table -> {column: value}, merged over the rows the data check generates.
     data_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     drift: frozenset[str] = field(default_factory=frozenset)
+    # [offline] needs_a_database: revisions that read the live database (a
+    # data migration that inspects the schema), which `--sql` cannot write.
+    offline_needs_a_database: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def load(cls, path: Path) -> Accepted:
@@ -58,6 +62,9 @@ class Accepted:
             data_changes_rows=frozenset(_get(content, path, "data", "changes_rows", list, [])),
             data_rows=_rows(_get(content, path, "data", "rows", dict, {}), path),
             drift=frozenset(_get(content, path, "drift", "accepted", list, [])),
+            offline_needs_a_database=frozenset(
+                _get(content, path, "offline", "needs_a_database", list, [])
+            ),
         )
 
 

@@ -1085,8 +1085,9 @@ def check_offline_sql(ini: Path, url: URL) -> str | None:
     """``alembic upgrade head --sql`` for ``url``'s dialect: the SQL, or None where it cannot be.
 
     None means the history copies a table on SQLite, which Alembic can only
-    do against a live database (see the README). Any other failure is a
-    finding; the SQL is then written again from the revision after it, so
+    do against a live database (see the README), or has a revision listed
+    under ``[offline] needs_a_database`` in accepted.toml. Any other failure is
+    a finding; the SQL is then written again from the revision after it, so
     every revision that cannot be written offline is reported in one run.
     """
     config = Config(str(ini))
@@ -1107,7 +1108,8 @@ def check_offline_sql(ini: Path, url: URL) -> str | None:
         if not running:
             findings.append(f"`alembic upgrade {target} --sql` fails for {backend}: {last}")
             break
-        if backend == "sqlite" and SQLITE_NEEDS_A_DATABASE in result.stderr:
+        copies_a_table = backend == "sqlite" and SQLITE_NEEDS_A_DATABASE in result.stderr
+        if copies_a_table or running[-1] in accepted(config).offline_needs_a_database:
             needs_a_database = True
         else:
             findings.append(

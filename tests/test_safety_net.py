@@ -522,6 +522,21 @@ def test_a_revision_that_needs_a_database_offline_is_caught(history: History, di
     ]
 
 
+@pytest.mark.no_database
+def test_a_revision_that_needs_a_database_can_be_accepted(history: History) -> None:
+    """A data migration that reads the live schema cannot be written as SQL in advance;
+    a project that knows it lists it, and any other such revision still fails."""
+    accounts_history(history)
+    reads = 'count = op.get_bind().execute(sa.text("SELECT COUNT(*) FROM accounts")).scalar()'
+    known = history.add(reads, revision="0ff1ine00001")
+    write_accepted(history, f'[offline]\nneeds_a_database = ["{known}"]\n')
+    url = make_url(OFFLINE_URLS["postgresql"])
+    assert check_offline_sql(history.ini, url) is None
+    unknown = history.add(reads, revision="0ff1ine00002")
+    [finding] = findings_of(lambda: check_offline_sql(history.ini, url))
+    assert finding.startswith(f"revision {unknown} ({unknown}_test.py): ")
+
+
 # Batch mode ----------------------------------------------------------------------------
 
 
