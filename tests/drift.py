@@ -89,7 +89,7 @@ def describe_diff(diff: Any) -> str:
 
 def _properties(item: Any) -> dict[str, str]:
     """What tells two versions of one index or constraint apart, as text."""
-    properties = {"columns": _columns(item)}
+    properties = {"columns": _columns(item) or "none"}
     if isinstance(item, Index):
         properties["unique"] = str(bool(item.unique))
     if isinstance(item, ForeignKeyConstraint):

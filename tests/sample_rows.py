@@ -272,14 +272,15 @@ def sample_row(
     """Values for ``table``'s columns that fit its CHECK constraints, ``given`` over them.
 
     ``json_text`` names columns that hold JSON as text (MariaDB). Left out:
-    surrogate keys (the database numbers rows) and foreign keys (the caller
-    finds a parent row), unless ``given`` names them.
+    surrogate keys (the database numbers rows), generated columns (it computes
+    them) and foreign keys (the caller finds a parent row), unless ``given``
+    names them.
     """
     rules = check_rules(table)
     row: dict[str, Any] = {}
     for column in table.columns:
-        if column.foreign_keys or is_surrogate_key(column):
-            continue
+        if column.foreign_keys or is_surrogate_key(column) or column.computed is not None:
+            continue  # the caller's, or the database's (a generated column)
         if column.name in json_text and not isinstance(column.type, types.JSON):
             row[column.name] = json.dumps({"serial": serial})
             continue

@@ -840,6 +840,29 @@ def test_the_integer_columns_of_a_composite_key_get_values(
         check_data_survives(empty_database_url, history.config())
 
 
+def test_a_generated_column_is_left_to_the_database(
+    history: History, empty_database_url: URL
+) -> None:
+    """A column the database computes (MLflow's spans.duration_ns) takes no value."""
+    history.add(
+        """
+        op.create_table(
+            "spans",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("start_ns", sa.BigInteger, nullable=False),
+            sa.Column("end_ns", sa.BigInteger, nullable=False),
+            sa.Column(
+                "duration_ns", sa.BigInteger, sa.Computed("end_ns - start_ns", persisted=True)
+            ),
+        )
+        """
+    )
+    history.add('op.add_column("spans", sa.Column("label", sa.String(20)))')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MigrationCheckNote)
+        check_data_survives(empty_database_url, history.config())
+
+
 # What a project accepts (accepted.toml) ------------------------------------------------------
 
 
