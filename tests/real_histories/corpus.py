@@ -106,9 +106,7 @@ class RealHistory:
 
 
 def _mlflow_metadata() -> MetaData:
-    from mlflow.store.db.base_sql_model import Base  # type: ignore[import-not-found]
-
-    metadata: MetaData = Base.metadata
+    metadata: MetaData = importlib.import_module("mlflow.store.db.base_sql_model").Base.metadata
     return metadata
 
 
@@ -121,6 +119,7 @@ HISTORIES = [
         model_modules=(
             "mlflow.store.tracking.dbmodels.models",
             "mlflow.store.model_registry.dbmodels.models",
+            "mlflow.store.workspace.dbmodels.models",
         ),
         metadata=_mlflow_metadata,
         # MLflow creates its first five tables with create_all() before it
