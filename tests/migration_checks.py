@@ -977,12 +977,15 @@ def _given_rows_unused(given: dict[str, dict[str, Any]], seen: dict[str, set[str
 
 
 def _note_coverage(seen: dict[str, set[str]], written: set[str], why_not: dict[str, str]) -> None:
-    """One note for the whole check: the tables it could not write rows into, and why."""
+    """What the check covered, printed (pytest shows it with -rP); and one note, in
+    pytest's warnings summary, for the tables it could not write rows into, and why."""
     left_out = sorted(seen.keys() - written)
     partly = sorted(written & why_not.keys())
+    covered = f"data checked in {len(written & seen.keys())} of {len(seen)} tables"
+    print(covered)
     if not left_out and not partly:
         return
-    parts = [f"data checked in {len(written & seen.keys())} of {len(seen)} tables"]
+    parts = [covered]
     if left_out:
         parts.append("not in: " + ", ".join(f"{name} ({why_not[name]})" for name in left_out))
     if partly:
