@@ -82,7 +82,7 @@ class History:
         downgrade: str = "pass",
         *,
         revision: str | None = None,
-        down_revision: str | None = LAST,
+        down_revision: str | tuple[str, ...] | None = LAST,
     ) -> str:
         """Write a revision on top of the last one added (or on ``down_revision``); return its id.
 

@@ -597,6 +597,30 @@ def test_every_broken_downgrade_is_reported_in_one_pass(
     ]
 
 
+def test_a_branched_history_with_a_merge_passes_the_stairway(
+    history: History, empty_database_url: URL
+) -> None:
+    """Each revision's downgrade is checked on its own: downgrading a branch revision to
+    its parent would also undo the other branch, and a merge has two parents."""
+    base = history.add(
+        'op.create_table("t0", sa.Column("id", sa.Integer, primary_key=True))',
+        'op.drop_table("t0")',
+        revision="a0",
+    )
+    for branch in ("a1", "b1"):
+        history.add(
+            f'op.create_table("t_{branch}", sa.Column("id", sa.Integer, primary_key=True))',
+            f'op.drop_table("t_{branch}")',
+            revision=branch,
+            down_revision=base,
+        )
+    history.add("pass", revision="m", down_revision=("a1", "b1"))
+    config = history.config()
+    check_stairway(empty_database_url, config)
+    drop_everything(empty_database_url)
+    check_upgrade(empty_database_url, config)
+
+
 # After a failure the walk goes on ----------------------------------------------------------
 
 # Three tables that refer to each other in a cycle, one through ON DELETE
