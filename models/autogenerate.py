@@ -69,10 +69,17 @@ class CreateEnumTypeOp(ops.MigrateOperation):
     def __init__(self, enum: Enum) -> None:
         self.enum = enum
 
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        # What `alembic check` lists; without it, it fails with NotImplementedError.
+        return ("add_enum_type", self.enum)
+
 
 class DropEnumTypeOp(ops.MigrateOperation):
     def __init__(self, enum: Enum) -> None:
         self.enum = enum
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("remove_enum_type", self.enum)
 
 
 @renderers.dispatch_for(CreateEnumTypeOp)

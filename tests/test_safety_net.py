@@ -355,6 +355,29 @@ def test_a_foreign_key_that_differs_only_in_on_delete_is_one_drift_line(
     ]
 
 
+@pytest.mark.backends("postgresql")
+def test_an_enum_type_the_models_no_longer_have_is_drift_not_a_crash(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """Autogenerate drops the table and its enum type (models/autogenerate.py's own
+    operation), which `alembic check` must be able to list."""
+    history = new_history(tmp_path, sa.MetaData())
+    history.add(
+        """
+        op.create_table(
+            "jobs",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("status", sa.Enum("queued", "done", name="job_status")),
+        )
+        """
+    )
+    findings = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
+    assert [finding.split(": ", 1)[1] for finding in findings] == [
+        "jobs: table: in the database, not in the models",
+        "enum type job_status: in the database, not in the models",
+    ]
+
+
 def test_an_unnamed_foreign_key_is_described_without_a_name(
     tmp_path: Path, empty_database_url: URL
 ) -> None:
