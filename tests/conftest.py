@@ -36,10 +36,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "no_database: the test touches no database, so it runs once, in the SQLite run",
     )
-    config.addinivalue_line(
-        "markers",
-        "real_history: the safety net on a real, public history (pytest -m real_history)",
-    )
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:

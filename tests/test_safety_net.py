@@ -910,6 +910,32 @@ def test_a_generated_column_is_left_to_the_database(
         check_data_survives(empty_database_url, history.config())
 
 
+def test_rows_a_later_foreign_key_cannot_take_are_the_checks_not_the_revisions(
+    history: History, empty_database_url: URL
+) -> None:
+    """The check's made-up owner_id has no owner; the revision that makes it a foreign
+    key fails on that row only. Without the check's rows it passes: a note, not a finding."""
+    history.add('op.create_table("owners", sa.Column("id", sa.String(20), primary_key=True))')
+    history.add(
+        """
+        op.create_table(
+            "pets",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("owner_id", sa.String(20)),
+        )
+        """
+    )
+    keyed = history.add(
+        """
+        with op.batch_alter_table("pets") as batch_op:
+            batch_op.create_foreign_key("fk_pets_owner_id_owners", "owners", ["owner_id"], ["id"])
+        """
+    )
+    history.add('op.add_column("pets", sa.Column("name", sa.String(20)))')
+    with pytest.warns(MigrationCheckNote, match=f"revision {keyed} .* passes without them"):
+        check_data_survives(empty_database_url, history.config())
+
+
 # What a project accepts (accepted.toml) ------------------------------------------------------
 
 
