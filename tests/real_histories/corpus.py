@@ -25,34 +25,13 @@ from tests.histories import History, new_history
 
 HERE = Path(__file__).resolve().parent
 
-BASELINE = '''\
-"""{project}'s tables before its first revision, made as {project} makes them."""
-
-from alembic import op
-
-{imports}
-
-revision = "{revision}"
-down_revision = None
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    {upgrade}
-
-
-def downgrade() -> None:
-    {downgrade}
-'''
-
 
 @dataclass(frozen=True)
 class Baseline:
-    """A first revision for a history whose project creates its first tables itself."""
+    """A first revision for a history whose project creates its first tables itself:
+    its id and the bodies of upgrade() and downgrade()."""
 
     revision: str
-    imports: str
     upgrade: str
     downgrade: str
 
@@ -98,8 +77,11 @@ class RealHistory:
                 ),
                 encoding="utf-8",
             )
-            (history.versions / f"{baseline.revision}_baseline.py").write_text(
-                BASELINE.format(project=self.name, **vars(baseline)), encoding="utf-8"
+            history.add(
+                baseline.upgrade,
+                baseline.downgrade,
+                revision=baseline.revision,
+                down_revision=None,
             )
         shutil.copy(self.accepted_file, history.location / "accepted.toml")
         return history
@@ -109,6 +91,8 @@ def _mlflow_metadata() -> MetaData:
     metadata: MetaData = importlib.import_module("mlflow.store.db.base_sql_model").Base.metadata
     return metadata
 
+
+MLFLOW_INITIAL = "from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase"
 
 HISTORIES = [
     RealHistory(
@@ -127,11 +111,8 @@ HISTORIES = [
         # makes that a revision, so that the history builds from nothing.
         baseline=Baseline(
             revision="0000baseline",
-            imports=(
-                "from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase"
-            ),
-            upgrade="InitialBase.metadata.create_all(op.get_bind())",
-            downgrade="InitialBase.metadata.drop_all(op.get_bind())",
+            upgrade=f"{MLFLOW_INITIAL}\nInitialBase.metadata.create_all(op.get_bind())",
+            downgrade=f"{MLFLOW_INITIAL}\nInitialBase.metadata.drop_all(op.get_bind())",
         ),
     ),
 ]
