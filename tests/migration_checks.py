@@ -825,8 +825,11 @@ def _insert_sample_rows(
     given: dict[str, dict[str, Any]],
     shapes: dict[str, str],
     why_not: dict[str, str],
+    json_columns: dict[str, set[str]],
 ) -> dict[str, dict[str, Any]]:
     """Insert a row into every table whose shape is new, parents first; return them by table.
+
+    The JSON columns of each table a row went into are left in ``json_columns``.
 
     ``shapes`` remembers each table's columns when a row was last written (or
     tried): a row of the same shape would test nothing new, so the cost of a
@@ -843,7 +846,8 @@ def _insert_sample_rows(
         if table.name not in waiting:
             continue
         waiting.discard(table.name)
-        row = sample_row(table, serial, given.get(table.name, {}), _json_columns(connection, table))
+        json_columns[table.name] = _json_columns(connection, table)
+        row = sample_row(table, serial, given.get(table.name, {}), json_columns[table.name])
         missing = None
         for constraint in table.foreign_key_constraints:
             names = [column.name for column in constraint.columns]
@@ -1177,14 +1181,14 @@ def check_data_survives(url: URL, config: Config) -> None:
                 )
                 # Judge the next revisions on rows written from here on.
                 expected, shapes = {}, {}
+            json_columns: dict[str, set[str]] = {}
             inserted = _insert_sample_rows(
-                connection, metadata, serial, settings.data_rows, shapes, why_not
+                connection, metadata, serial, settings.data_rows, shapes, why_not, json_columns
             )
             written.update(inserted)
             for table_name, row in inserted.items():
-                skip = _json_columns(connection, metadata.tables[table_name])
                 compared.setdefault(table_name, set()).update(
-                    _comparable(metadata.tables[table_name], row, skip)
+                    _comparable(metadata.tables[table_name], row, json_columns[table_name])
                 )
                 rows = expected.setdefault(table_name, [])
                 rows.append(row)
