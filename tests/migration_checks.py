@@ -33,9 +33,9 @@ from sqlalchemy import (
     MetaData,
     Table,
     and_,
+    case,
     func,
     inspect,
-    or_,
     pool,
     select,
     text,
@@ -836,8 +836,11 @@ def _insert_sample_rows(
     given: dict[str, dict[str, Any]],
     shapes: dict[str, str],
     why_not: dict[str, str],
+    json_columns: dict[str, set[str]],
 ) -> dict[str, dict[str, Any]]:
     """Insert a row into every table whose shape is new, parents first; return them by table.
+
+    The JSON columns of each table a row went into are left in ``json_columns``.
 
     ``shapes`` remembers each table's columns when a row was last written (or
     tried): a row of the same shape would test nothing new, so the cost of a
@@ -854,7 +857,8 @@ def _insert_sample_rows(
         if table.name not in waiting:
             continue
         waiting.discard(table.name)
-        row = sample_row(table, serial, given.get(table.name, {}), _json_columns(connection, table))
+        json_columns[table.name] = _json_columns(connection, table)
+        row = sample_row(table, serial, given.get(table.name, {}), json_columns[table.name])
         missing = None
         for constraint in table.foreign_key_constraints:
             names = [column.name for column in constraint.columns]
@@ -869,7 +873,9 @@ def _insert_sample_rows(
             elif any(not column.nullable for column in constraint.columns):
                 missing = _no_parent_row(table, constraint.referred_table, waiting)
                 break
-            elif constraint.referred_table.name in waiting:
+            elif constraint.referred_table.name in waiting or constraint.referred_table is table:
+                # A first row that refers to itself (the root of a tree) makes
+                # the key a value the check can compare.
                 set_later.append((table, constraint))
         if missing is not None:
             why_not[table.name] = missing
@@ -933,13 +939,99 @@ def _comparable(table: Table, row: dict[str, Any], skip: set[str]) -> dict[str, 
     }
 
 
+def _dropped_columns(table: Table, rows: list[dict[str, Any]], added: set[str]) -> list[str]:
+    """Columns that held values in the expected rows and are gone from ``table``."""
+    lost = []
+    for name in sorted({name for row in rows for name in row} - set(table.columns.keys())):
+        held = sum(1 for row in rows if row.get(name) is not None)
+        if not held:
+            continue
+        line = f"{table.name}: column {name} dropped with its values ({held} of {len(rows)} rows)"
+        if added:
+            # Autogenerate cannot tell a rename from a new column: it writes both.
+            line += (
+                f" (written as add + drop: a rename? {', '.join(sorted(added))} "
+                "added in the same revision)"
+            )
+        lost.append(line)
+    return lost
+
+
+def _follow_renames(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], added: set[str]
+) -> None:
+    """A column gone whose values every expected row now has in a column added by
+    the same revision was renamed (or copied before the drop): the rows follow it."""
+    json_columns = _json_columns(connection, table)
+    gone = {name for row in rows for name, value in row.items() if value is not None}
+    for old in sorted(gone - set(table.columns.keys())):
+        holding = [row for row in rows if row.get(old) is not None]
+        for new in sorted(added):
+            column = table.columns[new]
+            if new in json_columns or isinstance(column.type, UNCOMPARABLE):
+                continue
+            conditions = [
+                and_(
+                    column == row[old],
+                    *(
+                        table.columns[name] == value
+                        for name, value in _comparable(table, row, json_columns).items()
+                    ),
+                )
+                for row in holding
+            ]
+            savepoint = connection.begin_nested()
+            try:
+                found = connection.execute(
+                    select(
+                        *(func.sum(case((condition, 1), else_=0)) for condition in conditions)
+                    ).select_from(table)
+                ).one()
+            except SQLAlchemyError:  # the old value does not fit the new column's type
+                savepoint.rollback()
+                continue
+            savepoint.commit()
+            if all(found):
+                for row in rows:
+                    if old in row:
+                        row[new] = row.pop(old)
+                break
+
+
+def _what_changed(connection: Connection, table: Table, values: dict[str, Any]) -> str:
+    """The columns in which the row with the same key differs, or that no row has the key."""
+    keys = [column.name for column in table.primary_key.columns]
+    if not keys or not all(key in values for key in keys):
+        return ""
+    now = connection.execute(
+        select(table).where(*(table.columns[key] == values[key] for key in keys))
+    ).first()
+    if now is None:
+        return ", no row has its key"
+    changed = [name for name, value in values.items() if now._mapping[name] != value]
+    return f", changed in {', '.join(changed)}" if changed else ""
+
+
 def _rows_lost(
-    connection: Connection, metadata: MetaData, expected: dict[str, list[dict[str, Any]]]
+    connection: Connection,
+    metadata: MetaData,
+    expected: dict[str, list[dict[str, Any]]],
+    added: dict[str, set[str]],
 ) -> list[str]:
-    """The expected rows that are gone or changed: one query per table while all is well."""
+    """The expected rows that are gone or changed, and the columns that took values
+    with them: one query per table while all is well.
+
+    Each expected row is looked for on its own (a count of all matches could be
+    made up by another row that came to equal it), by every comparable value it
+    still has a column for; a column it held values in that the table no longer
+    has is a loss of its own.
+    """
     lost = []
     for table_name, rows in expected.items():
         table = metadata.tables[table_name]
+        if added.get(table_name):
+            _follow_renames(connection, table, rows, added[table_name])
+        lost += _dropped_columns(table, rows, added.get(table_name, set()))
         json_columns = _json_columns(connection, table)
         kept = [values for row in rows if (values := _comparable(table, row, json_columns))]
         conditions = [
@@ -949,16 +1041,11 @@ def _rows_lost(
         if not conditions:
             continue
         found = connection.execute(
-            select(func.count()).select_from(table).where(or_(*conditions))
-        ).scalar_one()
-        if found >= len(kept):
-            continue
-        # Something is missing: find which rows, one query each (only now).
-        missing = [
-            values
-            for values, condition in zip(kept, conditions, strict=True)
-            if connection.execute(select(table).where(condition)).first() is None
-        ]
+            select(
+                *(func.sum(case((condition, 1), else_=0)) for condition in conditions)
+            ).select_from(table)
+        ).one()
+        missing = [values for values, count in zip(kept, found, strict=True) if not count]
         if missing:
             # Shown without the key the database numbered: the values say more.
             example = {
@@ -967,7 +1054,8 @@ def _rows_lost(
                 if not is_surrogate_key(table.columns[name])
             }
             lost.append(
-                f"{table_name}: {len(missing)} of {len(kept)} rows gone or changed, e.g. {example}"
+                f"{table_name}: {len(missing)} of {len(kept)} rows gone or changed, "
+                f"e.g. {example}{_what_changed(connection, table, missing[0])}"
             )
     return lost
 
@@ -1039,12 +1127,34 @@ def _empty_tables(connection: Connection) -> None:
     connection.commit()
 
 
-def _note_coverage(seen: dict[str, set[str]], written: set[str], why_not: dict[str, str]) -> None:
+def _note_coverage(
+    seen: dict[str, set[str]],
+    written: set[str],
+    why_not: dict[str, str],
+    compared: dict[str, set[str]],
+) -> None:
     """What the check covered, printed (pytest shows it with -rP); and one note, in
-    pytest's warnings summary, for the tables it could not write rows into, and why."""
+    pytest's warnings summary, for the tables it could not write rows into, and why.
+
+    Columns are counted in the tables rows went into; those whose values were
+    never compared (JSON and binary are only checked to be there, a generated
+    column is the database's) are named.
+    """
     left_out = sorted(seen.keys() - written)
     partly = sorted(written & why_not.keys())
+    columns = [
+        (table, column) for table in sorted(written & seen.keys()) for column in sorted(seen[table])
+    ]
+    not_compared = [
+        f"{table}.{column}" for table, column in columns if column not in compared.get(table, set())
+    ]
     covered = f"data checked in {len(written & seen.keys())} of {len(seen)} tables"
+    if columns:
+        covered += (
+            f", values in {len(columns) - len(not_compared)} of {len(columns)} of their columns"
+        )
+    if not_compared:
+        covered += f" (not compared: {', '.join(not_compared)})"
     print(covered)
     if not left_out and not partly:
         return
@@ -1100,6 +1210,8 @@ def check_data_survives(url: URL, config: Config) -> None:
     seen: dict[str, set[str]] = {}  # every table some revision had, with every column it had
     shapes: dict[str, str] = {}
     expected: dict[str, list[dict[str, Any]]] = {}
+    columns_before: dict[str, set[str]] = {}  # each table's columns at the revision before
+    compared: dict[str, set[str]] = {}  # columns whose values a row carries, by table
     settings = accepted(config)
     walk = Walk(url, config)
     for serial, revision in enumerate(walk.order, start=1):
@@ -1119,20 +1231,33 @@ def check_data_survives(url: URL, config: Config) -> None:
             for gone in (expected.keys() | shapes.keys()) - metadata.tables.keys():
                 expected.pop(gone, None)
                 shapes.pop(gone, None)
+            columns_now = {
+                name: set(table.columns.keys()) for name, table in metadata.tables.items()
+            }
+            added = {
+                name: columns - columns_before[name]
+                for name, columns in columns_now.items()
+                if name in columns_before
+            }
+            columns_before = columns_now
             if revision in settings.data_changes_rows:
                 expected, shapes = {}, {}
-            lost = _rows_lost(connection, metadata, expected)
+            lost = _rows_lost(connection, metadata, expected, added)
             if lost:
                 findings.append(
                     f"{label(config, revision)}: the upgrade lost data: {'; '.join(lost)}"
                 )
                 # Judge the next revisions on rows written from here on.
                 expected, shapes = {}, {}
+            json_columns: dict[str, set[str]] = {}
             inserted = _insert_sample_rows(
-                connection, metadata, serial, settings.data_rows, shapes, why_not
+                connection, metadata, serial, settings.data_rows, shapes, why_not, json_columns
             )
             written.update(inserted)
             for table_name, row in inserted.items():
+                compared.setdefault(table_name, set()).update(
+                    _comparable(metadata.tables[table_name], row, json_columns[table_name])
+                )
                 rows = expected.setdefault(table_name, [])
                 rows.append(row)
                 # A bounded sample keeps each revision's cost flat however long
@@ -1141,7 +1266,7 @@ def check_data_survives(url: URL, config: Config) -> None:
                 rows[1:-KEPT_RECENT_ROWS] = []
             connection.commit()
     findings += _given_rows_unused(settings.data_rows, seen)
-    _note_coverage(seen, written, why_not)
+    _note_coverage(seen, written, why_not, compared)
     fail_on(findings, "an upgrade must keep the rows already there")
 
 

@@ -494,7 +494,92 @@ def test_an_upgrade_that_loses_data_is_caught(history: History, empty_database_u
     history.add('op.execute("UPDATE accounts SET note = NULL")', revision="bad0000000a1")
     assert findings_of(lambda: check_data_survives(empty_database_url, history.config())) == [
         "revision bad0000000a1 (bad0000000a1_test.py): the upgrade lost data: "
-        "accounts: 1 of 1 rows gone or changed, e.g. {'name': 'r1x', 'note': 'r1x'}"
+        "accounts: 1 of 1 rows gone or changed, e.g. {'name': 'r1x', 'note': 'r1x'}, "
+        "changed in note"
+    ]
+
+
+RENAMED_AS_ADD_AND_DROP = (
+    """
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.add_column(sa.Column("display_name", sa.String(length=200), nullable=True))
+        batch_op.drop_column("full_name")
+    """,
+    """
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.add_column(sa.Column("full_name", sa.String(length=200), nullable=True))
+        batch_op.drop_column("display_name")
+    """,
+)
+
+
+def test_a_rename_written_as_add_and_drop_is_caught_in_a_grown_history(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """Autogenerate writes a rename as a new column and a dropped one: every value of
+    the old column is gone, though each row is still there by its other columns."""
+    history = app_history(tmp_path)
+    history.add(*RENAMED_AS_ADD_AND_DROP, revision="bad0000000a7")
+    assert findings_of(lambda: check_data_survives(empty_database_url, history.config())) == [
+        "revision bad0000000a7 (bad0000000a7_test.py): the upgrade lost data: "
+        "users: column full_name dropped with its values (1 of 1 rows) "
+        "(written as add + drop: a rename? display_name added in the same revision)"
+    ]
+
+
+def test_a_column_copied_to_its_new_name_before_the_drop_has_lost_nothing(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """The same rename, done right by hand: the values follow the column."""
+    history = app_history(tmp_path)
+    history.add(
+        """
+        op.add_column("users", sa.Column("display_name", sa.String(length=200), nullable=True))
+        op.execute("UPDATE users SET display_name = full_name")
+        with op.batch_alter_table("users") as batch_op:
+            batch_op.drop_column("full_name")
+        """,
+        RENAMED_AS_ADD_AND_DROP[1],
+    )
+    check_data_survives(empty_database_url, history.config())
+
+
+def test_a_dropped_column_that_held_values_is_a_loss_unless_accepted(
+    history: History, empty_database_url: URL
+) -> None:
+    accounts_history(history)
+    drop = history.add('op.drop_column("accounts", "note")', revision="bad0000000a8")
+    assert findings_of(lambda: check_data_survives(empty_database_url, history.config())) == [
+        "revision bad0000000a8 (bad0000000a8_test.py): the upgrade lost data: "
+        "accounts: column note dropped with its values (1 of 1 rows)"
+    ]
+    drop_everything(empty_database_url)
+    write_accepted(history, f'[data]\nchanges_rows = ["{drop}"]  # notes are no longer kept\n')
+    check_data_survives(empty_database_url, history.config())
+
+
+def test_a_row_changed_into_another_expected_row_is_caught(
+    history: History, empty_database_url: URL
+) -> None:
+    """Each expected row is looked for on its own: without a key to tell them apart,
+    a count of rows matching any of them would still be right."""
+    history.add(
+        """
+        op.create_table(
+            "tags",
+            sa.Column("name", sa.String(length=50), nullable=False),
+            sa.Column("note", sa.String(length=50), nullable=True),
+        )
+        """
+    )
+    history.add('op.add_column("tags", sa.Column("extra", sa.Integer, nullable=True))')
+    history.add(
+        "op.execute(\"UPDATE tags SET name = 'r2x', note = 'r2x', extra = 2\")",
+        revision="bad0000000a9",
+    )
+    assert findings_of(lambda: check_data_survives(empty_database_url, history.config())) == [
+        "revision bad0000000a9 (bad0000000a9_test.py): the upgrade lost data: "
+        "tags: 1 of 2 rows gone or changed, e.g. {'name': 'r1x', 'note': 'r1x'}"
     ]
 
 
@@ -1113,8 +1198,10 @@ def test_tables_under_a_parent_with_a_check_are_checked_too(
         findings = findings_of(lambda: check_data_survives(empty_database_url, history.config()))
     assert findings == [
         "revision bad0000000a3 (bad0000000a3_test.py): the upgrade lost data: "
-        "metrics: 1 of 1 rows gone or changed, e.g. {'run_id': 1, 'value': 1.5}; "
-        "metric_tags: 1 of 1 rows gone or changed, e.g. {'metric_id': 1, 'tag': 'r1x'}"
+        "metrics: 1 of 1 rows gone or changed, e.g. {'run_id': 1, 'value': 1.5}, "
+        "no row has its key; "
+        "metric_tags: 1 of 1 rows gone or changed, e.g. {'metric_id': 1, 'tag': 'r1x'}, "
+        "no row has its key"
     ]
 
 
@@ -1282,7 +1369,9 @@ def test_tables_no_generated_row_fits_are_one_note_not_a_crash(
     with pytest.warns(MigrationCheckNote) as notes:
         check_data_survives(empty_database_url, history.config())
     [note] = [str(n.message) for n in notes]
-    assert note.startswith("data checked in 1 of 3 tables; not in: odd (")
+    assert note.startswith(
+        "data checked in 1 of 3 tables, values in 3 of 3 of their columns; not in: odd ("
+    )
     assert "odd_children (no row in odd to refer to)" in note
     assert "[data.rows] in accepted.toml" in note
     assert "\n" not in note
@@ -1334,6 +1423,28 @@ def test_a_json_value_is_given_as_a_toml_table(history: History, empty_database_
         check_data_survives(empty_database_url, history.config())
 
 
+def test_the_coverage_names_the_columns_whose_values_were_not_compared(
+    history: History, empty_database_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON is only checked to be there (PostgreSQL's json has no =): said, not a note."""
+    history.add(
+        """
+        op.create_table(
+            "docs",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("title", sa.String(50), nullable=False),
+            sa.Column("body", sa.JSON, nullable=False),
+        )
+        """
+    )
+    accounts_history(history)
+    with no_notes():
+        check_data_survives(empty_database_url, history.config())
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "data checked in 2 of 2 tables, values in 5 of 6 of their columns (not compared: docs.body)"
+    )
+
+
 def test_a_given_value_the_driver_refuses_is_a_note_not_a_crash(
     history: History, empty_database_url: URL
 ) -> None:
@@ -1363,6 +1474,7 @@ def test_a_table_that_refers_to_itself_is_checked_when_the_key_is_nullable(
     with pytest.warns(MigrationCheckNote) as notes:
         check_data_survives(empty_database_url, history.config())
     assert [str(n.message) for n in notes] == [
-        "data checked in 1 of 2 tables; not in: chains (refers to itself through a NOT NULL "
-        "foreign key); values a table needs can be given under [data.rows] in accepted.toml"
+        "data checked in 1 of 2 tables, values in 2 of 2 of their columns; not in: chains "
+        "(refers to itself through a NOT NULL foreign key); "
+        "values a table needs can be given under [data.rows] in accepted.toml"
     ]
