@@ -7,6 +7,7 @@ passes or fails on the net's merit alone, whatever migrations/versions holds.
 
 from __future__ import annotations
 
+import os
 import textwrap
 import warnings
 from collections.abc import Callable, Iterator
@@ -727,6 +728,33 @@ def test_a_branched_history_with_a_merge_passes_the_stairway(
     check_stairway(empty_database_url, config)
     drop_everything(empty_database_url)
     check_upgrade(empty_database_url, config)
+
+
+def test_a_revision_importing_from_prepend_sys_path_is_sound(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """Alembic puts alembic.ini's prepend_sys_path on sys.path before it loads revisions
+    (a project's helpers for its migrations live there); so must the net."""
+    helpers = tmp_path / "helpers"
+    helpers.mkdir()
+    (helpers / "migration_helpers_for_the_test.py").write_text("TABLE = 'accounts'\n")
+    history = new_history(tmp_path / "project")
+    ini = history.ini.read_text()
+    history.ini.write_text(
+        ini.replace("prepend_sys_path = ", f"prepend_sys_path = {helpers}{os.pathsep}", 1)
+    )
+    revision = history.add(
+        'op.create_table(TABLE, sa.Column("id", sa.Integer, primary_key=True))',
+        "op.drop_table(TABLE)",
+    )
+    path = history.file(revision)
+    path.write_text(
+        path.read_text().replace(
+            "import os\n", "import os\n\nfrom migration_helpers_for_the_test import TABLE\n", 1
+        )
+    )
+    check_history(history.config())
+    check_upgrade(empty_database_url, history.config())
 
 
 # After a failure the walk goes on ----------------------------------------------------------
