@@ -30,6 +30,7 @@ from seeding.run import load_all
 from sqlalchemy import (
     URL,
     Column,
+    DateTime,
     ForeignKey,
     Integer,
     MetaData,
@@ -38,9 +39,10 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import aliased
 
+from models.database import run_with_connection
 from tests.migration_checks import connected
 from tests.scratch import BACKEND, SERVER_URL, scratch_database
 from tests.shop import MAPPERS, Author, Post, Shop, Tag, Topic
@@ -566,6 +568,64 @@ def test_a_table_with_no_unique_key_gets_every_row_each_run_and_dry_run(
             result = load(connection, source, Options(dry_run=dry_run))
             assert (result.inserted, result.already_present) == (2, 0)
         assert connection.scalar(select(func.count()).select_from(notes)) == 4
+
+
+@pytest.mark.parametrize(
+    "driver",
+    [
+        None,
+        # The paths for asyncio drivers: sqlite3's SQL through SQLAlchemy, Core's INSERT.
+        pytest.param("sqlite+aiosqlite", marks=pytest.mark.backends("sqlite")),
+        pytest.param("postgresql+asyncpg", marks=pytest.mark.backends("postgresql")),
+    ],
+    ids=["driver", "aiosqlite", "asyncpg"],
+)
+def test_an_empty_value_in_a_not_null_column_takes_the_database_default(
+    empty_database_url: URL, driver: str | None
+) -> None:
+    """As a column the file leaves out does (README, Seeding), and as a Python default does.
+
+    Rows with and without a value share batches; on PostgreSQL a row without
+    one may come after COPY has sent others.
+    """
+    metadata = MetaData()
+    counters = Table(
+        "counters",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(20), nullable=False, unique=True),
+        Column("hits", Integer, nullable=False, server_default="7"),
+        Column("seen", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    given = "2026-03-01T10:00:00+00:00"
+    csv = f"name,hits,seen\na,3,{given}\nb,,\nc,,{given}\nd,4,\n"
+    jsonl = '{"name": "e", "hits": null, "seen": null}\n{"name": "f", "hits": 5}\n'
+
+    def work(connection: Connection) -> list[Row[Any]]:
+        with connection.begin():
+            metadata.create_all(connection)
+            for name, content, rows, batch_size in [
+                ("c.csv", csv, 4, 2),
+                ("c.jsonl", jsonl, 2, 1000),
+            ]:
+                stream = io.BytesIO(content.encode())
+                source = Source(counters, name, stream, format=name.rpartition(".")[2])
+                dry = load(connection, source, Options(batch_size=batch_size, dry_run=True))
+                assert (dry.read, dry.inserted) == (rows, rows)
+                stream.seek(0)
+                result = load(connection, source, Options(batch_size=batch_size))
+                assert (result.read, result.inserted) == (rows, rows)
+            return list(connection.execute(select(counters).order_by(counters.c.name)))
+
+    url = empty_database_url if driver is None else empty_database_url.set(drivername=driver)
+    loaded = run_with_connection(work, url)
+    assert [(row.name, row.hits) for row in loaded] == [
+        ("a", 3), ("b", 7), ("c", 7), ("d", 4), ("e", 7), ("f", 5)
+    ]  # fmt: skip
+    assert all(row.seen is not None for row in loaded)
+    assert [row.seen.replace(tzinfo=None) for row in loaded if row.name in "ac"] == [
+        datetime(2026, 3, 1, 10, 0)
+    ] * 2
 
 
 # The order of tables ----------------------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    DefaultClause,
     Enum,
     Float,
     Integer,
@@ -365,6 +366,19 @@ def model_rules(table: Table, mappers: Sequence[Mapper[Any]]) -> dict[str, Conve
     return rules
 
 
+def database_default(column: Column[Any]) -> bool:
+    """Whether the database fills ``column`` (NOT NULL) with a default of its own
+    (``server_default=`` in the model) when a row gives it no value.
+
+    The writers turn a NULL in such a column into that default (seeding/writers.py).
+    """
+    return (
+        not column.nullable
+        and isinstance(column.server_default, DefaultClause)
+        and python_default(column) is None
+    )
+
+
 def python_default(column: Column[Any]) -> Callable[[], Any] | None:
     """What makes ``column``'s Python-side default (``default=`` in the model), if any.
 
@@ -382,9 +396,12 @@ def python_default(column: Column[Any]) -> Callable[[], Any] | None:
 
 def _chain(column: Column[Any], *steps: Convert) -> Convert:
     """``steps`` for a value; for none (an empty CSV field, a JSON null or a key an
-    object leaves out), NULL, the column's Python default, or "is required"."""
+    object leaves out), NULL, the column's Python default, or "is required".
+
+    (In a NOT NULL column with a database default, NULL stands for that default.)
+    """
     make_default = python_default(column)
-    if column.nullable:
+    if column.nullable or database_default(column):
 
         def missing() -> Any:
             return None

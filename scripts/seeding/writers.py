@@ -15,6 +15,12 @@ error: every path below leaves conflicting rows out and carries on.
 The two raw paths (sqlite3, COPY) pass values to the driver without
 SQLAlchemy, so they apply each column type's bind processor themselves
 (JSON to text, for instance); the Core path has SQLAlchemy do it.
+
+A NULL in a NOT NULL column with a database default (``server_default``)
+stands for that default (seeding/columns.py): each path writes
+``COALESCE(value, default)`` for it, the default as the table's DDL has it.
+COPY cannot, so on PostgreSQL a batch with such a NULL takes the staging
+table's path.
 """
 
 from __future__ import annotations
@@ -25,12 +31,12 @@ from contextlib import ExitStack, contextmanager
 from itertools import chain, islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Table, and_, exists, func, insert, or_, select
+from sqlalchemy import Column, Table, and_, bindparam, exists, func, insert, or_, select, text
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from seeding.columns import keys_filled
+from seeding.columns import database_default, keys_filled
 from seeding.staging import empty, temporary_table
 
 Row = Sequence[Any]
@@ -79,23 +85,40 @@ def writer_for(
     if dry_run:
         return _DryRun(connection, table, columns, resources)
     dialect = connection.dialect
+    defaults = _database_defaults(connection, columns)
     if dialect.name == "sqlite":
-        sql = _insert_sql(connection, table, columns) + " ON CONFLICT DO NOTHING"
+        sql = _insert_sql(connection, table, columns, defaults) + " ON CONFLICT DO NOTHING"
         process = _processors(connection, columns)
         return lambda batch: _executemany(connection, sql, process(batch))
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        return _PostgresCopy(connection, table, columns)
-    keys = [column.key for column in columns]
+        return _PostgresCopy(connection, table, columns, defaults)
+    # A defaulted column's value goes in under a name of its own: the
+    # column's own name is SQLAlchemy's, for the VALUES clause.
+    keys = [
+        f"{column.key}_or_default" if position in defaults else column.key
+        for position, column in enumerate(columns)
+    ]
+    values = {
+        column.key: func.coalesce(bindparam(keys[position], type_=column.type), text(default))
+        for position, column in enumerate(columns)
+        if (default := defaults.get(position)) is not None
+    }
     if dialect.name == "postgresql":
         # RETURNING lists only the rows inserted, not those skipped.
         first = table.primary_key.columns.values()[0]
-        returning = postgresql.insert(table).on_conflict_do_nothing().returning(first)
+        returning = (
+            postgresql.insert(table).values(values).on_conflict_do_nothing().returning(first)
+        )
         return lambda batch: _insert_returning(connection, returning, keys, batch)
     if dialect.name in {"mysql", "mariadb"}:
         # A no-op update is MySQL's "do nothing"; INSERT IGNORE would also
         # turn other errors (a value too long, say) into warnings.
         same = next(iter(table.primary_key.columns), columns[0])
-        upsert = mysql.insert(table).on_duplicate_key_update({same.key: table.c[same.key]})
+        upsert = (
+            mysql.insert(table)
+            .values(values)
+            .on_duplicate_key_update({same.key: table.c[same.key]})
+        )
         return lambda batch: _insert_counting(connection, table, upsert, keys, batch)
     raise NotImplementedError(f"seeding does not support {dialect.name} yet")
 
@@ -133,6 +156,19 @@ def appender_for(
     return execute
 
 
+def _database_defaults(connection: Connection, columns: Sequence[Column[Any]]) -> dict[int, str]:
+    """The positions in ``columns`` of those whose NULL stands for the database's
+    default, each with that default in SQL, as the DDL writes it."""
+    dialect = connection.dialect
+    # A compiler of no statement: only its rendering of a column's default is used.
+    compiler = dialect.ddl_compiler(dialect, None)  # type: ignore[arg-type]
+    return {
+        position: sql
+        for position, column in enumerate(columns)
+        if database_default(column) and (sql := compiler.get_column_default_string(column))
+    }
+
+
 def _quoted(
     connection: Connection, table: Table, columns: Sequence[Column[Any]]
 ) -> tuple[str, str]:
@@ -141,10 +177,20 @@ def _quoted(
     return preparer.format_table(table), ", ".join(preparer.quote(c.name) for c in columns)
 
 
-def _insert_sql(connection: Connection, table: Table, columns: Sequence[Column[Any]]) -> str:
-    """The sqlite3 driver's ``INSERT`` of one row of ``columns``."""
+def _insert_sql(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[Column[Any]],
+    defaults: dict[int, str] | None = None,
+) -> str:
+    """The sqlite3 driver's ``INSERT`` of one row of ``columns``; NULL in a column of
+    ``defaults`` (position: SQL) is that default."""
     quoted_table, names = _quoted(connection, table, columns)
-    placeholders = ", ".join("?" for _ in columns)
+    defaults = defaults or {}
+    placeholders = ", ".join(
+        f"COALESCE(?, {defaults[position]})" if position in defaults else "?"
+        for position in range(len(columns))
+    )
     return f"INSERT INTO {quoted_table} ({names}) VALUES ({placeholders})"
 
 
@@ -238,15 +284,31 @@ class _PostgresCopy:
         connection: Connection,
         table: Table,
         columns: Sequence[Column[Any]],
+        defaults: dict[int, str],
     ) -> None:
+        import psycopg
+
         self.connection = connection
         self.table, self.names = _quoted(connection, table, columns)
         self.process = _processors(connection, columns)
         self.staging: str | None = None
+        # What the staging table's rows go into the table as: a NULL in a
+        # column with a database default becomes the default.
+        preparer = connection.dialect.identifier_preparer
+        self.selected = ", ".join(
+            f"COALESCE({preparer.quote(column.name)}, {defaults[position]})"
+            if position in defaults
+            else preparer.quote(column.name)
+            for position, column in enumerate(columns)
+        )
+        # COPY writes a NULL as it is, which a NOT NULL column refuses.
+        self.refused = (
+            (psycopg.errors.UniqueViolation, psycopg.errors.NotNullViolation)
+            if defaults
+            else (psycopg.errors.UniqueViolation,)
+        )
 
     def __call__(self, batch: Iterator[Row]) -> tuple[int, int]:
-        import psycopg
-
         rows = self.process(batch)
         # Kept for the fallback, which must send the batch a second time.
         sent: list[Row] = []
@@ -256,7 +318,7 @@ class _PostgresCopy:
             with driver_errors(self.connection, sql):
                 try:
                     _copy(self.connection, sql, rows, sent)
-                except psycopg.errors.UniqueViolation:
+                except self.refused:
                     savepoint.rollback()
                     sent.extend(rows)  # whatever the failed COPY had not taken yet
                     return len(sent), self._insert_missing(sent)
@@ -285,7 +347,7 @@ class _PostgresCopy:
         with _cursor(self.connection) as cursor:
             cursor.execute(
                 f"INSERT INTO {self.table} ({self.names}) "
-                f"SELECT {self.names} FROM {self.staging} ON CONFLICT DO NOTHING"
+                f"SELECT {self.selected} FROM {self.staging} ON CONFLICT DO NOTHING"
             )
             return int(cursor.rowcount)
 
