@@ -37,11 +37,10 @@ from seeding.fake import CannotGenerate
 from seeding.inputs import FORMATS, InputError, open_file, seed_directory, table_named
 from seeding.loader import DEFAULT_BATCH_SIZE, InvalidInput, LoadResult, Options, Source
 from seeding.records import SourceError
-from seeding.run import SQLITE_WAIT_SECONDS, NotMigratedError, seed
+from seeding.run import PROJECT, SQLITE_WAIT_SECONDS, NotMigratedError, Project, seed
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from tqdm import tqdm
 
-from models import Base
 from models.database import (
     ConfigurationError,
     ConnectionFailed,
@@ -50,7 +49,6 @@ from models.database import (
     is_interruption,
 )
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # A batch is held in memory on some paths; past this there is nothing to gain.
 MAX_BATCH_SIZE = 1_000_000
 
@@ -167,11 +165,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def open_inputs(args: argparse.Namespace) -> list[Source]:
+def open_inputs(args: argparse.Namespace, project: Project = PROJECT) -> list[Source]:
     """The sources the arguments name; a user mistake raises InputError with the message."""
     if args.file is None and args.fake is None:
-        return seed_directory(SEEDS, Base.metadata)
-    table = table_named(Base.metadata, args.table or "users")
+        return seed_directory(project.seeds, project.metadata)
+    table = table_named(project.metadata, args.table or "users")
     if args.fake is not None:
         return [Source(table=table, name="--fake", fake=args.fake)]
     if args.file == "-":
@@ -200,10 +198,11 @@ def _summary(result: LoadResult, dry_run: bool) -> str:
     return f"{result.inserted} {result.table} inserted, {result.already_present} already present"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, project: Project = PROJECT) -> int:
+    """The command line; ``project`` is what it loads into (tests give models of their own)."""
     args = parse_args(argv)
     try:
-        sources = open_inputs(args)
+        sources = open_inputs(args, project)
     except InputError as error:
         return _fail(str(error), 2)
     progress = ProgressBar() if not args.quiet and sys.stderr.isatty() else None
@@ -215,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     nothing_written = "nothing was written."
     try:
-        results = seed(sources, options)
+        results = seed(sources, options, project=project)
     except InvalidInput as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import DeclarativeBase, Mapper
 
 from models import Base
-from models.database import display_url, run_with_connection
-from models.revisions import is_at_head
+from models.database import PROJECT_ROOT, display_url, run_with_connection
+from models.revisions import ALEMBIC_INI, current_revisions
 from seeding.loader import LoadResult, Options, Source, load
 from seeding.references import Unwritten
 
@@ -22,6 +27,28 @@ SQLITE_WAIT_SECONDS = 600
 
 class NotMigratedError(Exception):
     """The database schema is missing or behind the code's migrations."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a seed loads into: the models' tables and their ``@validates`` rules, the
+    migration history whose head the database must be at, and the data files."""
+
+    metadata: MetaData
+    mappers: Sequence[Mapper[Any]]
+    alembic_ini: Path
+    seeds: Path
+
+    @classmethod
+    def of(cls, base: type[DeclarativeBase], alembic_ini: Path, seeds: Path) -> Project:
+        return cls(base.metadata, list(base.registry.mappers), alembic_ini, seeds)
+
+    def head_revisions(self) -> set[str]:
+        return set(ScriptDirectory.from_config(Config(str(self.alembic_ini))).get_heads())
+
+
+# This project: its models, its migrations, seeds/.
+PROJECT = Project.of(Base, ALEMBIC_INI, PROJECT_ROOT / "seeds")
 
 
 def load_all(
@@ -57,16 +84,17 @@ def seed(
     sources: Sequence[Source],
     options: Options = Options(),  # noqa: B008  (frozen)
     url: str | None = None,
+    project: Project = PROJECT,
 ) -> list[LoadResult]:
     """Seed ``sources`` into the configured database (or ``url``), which must be
-    migrated to head; close their files."""
+    migrated to the head of ``project``'s history; close their files."""
 
     def work(connection: Connection) -> list[LoadResult]:
-        at_head = is_at_head(connection)
+        at_head = current_revisions(connection) == project.head_revisions()
         connection.rollback()
         if not at_head:
             raise NotMigratedError(display_url(connection))
-        return load_all(connection, sources, options)
+        return load_all(connection, sources, options, project.mappers)
 
     try:
         return run_with_connection(work, url)
