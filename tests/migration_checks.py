@@ -713,22 +713,32 @@ def _indexes_autogenerate_skips(connection: Connection, config: Config) -> list[
     name, and the order of sorted columns, can still be checked.
     """
     inspector = inspect(connection)
+    # SQLite does not reflect expression indexes; its catalog lists them all.
+    on_sqlite = (
+        set(
+            connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index'"
+            ).scalars()
+        )
+        if connection.dialect.name == "sqlite"
+        else set()
+    )
     lines = []
     for table in _target_metadata(config).tables.values():
-        names = (
+        skipped = [
+            index
+            for index in sorted(table.indexes, key=lambda index: str(index.name))
+            # an index of plain columns autogenerate compares itself
+            if not all(isinstance(expression, Column) for expression in index.expressions)
+        ]
+        if not skipped:
+            continue
+        names = on_sqlite | (
             {index["name"] for index in inspector.get_indexes(table.name)}
             if inspector.has_table(table.name)
             else set()
         )
-        if connection.dialect.name == "sqlite":  # expression indexes are not reflected there
-            names |= set(
-                connection.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type = 'index'"
-                ).scalars()
-            )
-        for index in sorted(table.indexes, key=lambda index: str(index.name)):
-            if all(isinstance(expression, Column) for expression in index.expressions):
-                continue  # autogenerate compares it
+        for index in skipped:
             if index.name not in names:
                 lines += [(str(index.name), describe_diffs([("add_index", index)])[0])]
                 continue
