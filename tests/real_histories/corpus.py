@@ -1,22 +1,32 @@
 """Real, public Alembic histories, ported the way the README's "Adopting an existing
 history" says, for the safety net to be tried on what nobody here wrote.
 
-Each history comes from a wheel on PyPI, installed by the ``real-histories``
-extra at an exact version (its code is never committed here). Its adapter
-says where the revisions are, which models they describe, what the port
-adds (a baseline revision, when the project creates its first tables outside
-Alembic) and which accepted file, beside this module, records what the
-project lives with, each entry checked by hand.
+Each history comes from a wheel on PyPI at an exact version; its code is
+never committed here. A light project is installed by the ``real-histories``
+extra; a project whose package cannot be imported without most of its
+dependencies is downloaded as one wheel (:class:`Wheel`, pinned by sha256,
+kept in a cache outside the repository), and only the files its revisions
+and models need are copied from it, with small stand-ins for the rest. Each
+adapter says where the revisions are, which models they describe, what the
+port adds (a baseline revision, when the project creates its first tables
+outside Alembic) and which accepted file, beside this module, records what
+the project lives with, each entry checked by hand.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.resources
+import os
 import re
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.abc import Traversable
 from pathlib import Path
 
 from sqlalchemy import MetaData
@@ -24,6 +34,57 @@ from sqlalchemy import MetaData
 from tests.histories import History, new_history
 
 HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """One wheel from PyPI, without its dependencies, checked against its sha256."""
+
+    project: str
+    version: str
+    sha256: str
+
+    def unpacked(self) -> Path:
+        """The wheel's files, unpacked in the cache; downloaded and verified the first time."""
+        target = cache_directory() / f"{self.project}-{self.version}"
+        if (target / ".complete").is_file():
+            return target
+        downloads = cache_directory() / "wheels"
+        downloads.mkdir(parents=True, exist_ok=True)
+        found = self._downloaded(downloads)
+        if found is None:
+            subprocess.run(
+                [
+                    *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"),
+                    *("--only-binary", ":all:", "--dest", str(downloads)),
+                    f"{self.project}=={self.version}",
+                ],
+                check=True,
+            )
+            found = self._downloaded(downloads)
+        if found is None:
+            raise RuntimeError(f"pip downloaded no wheel of {self.project}=={self.version}")
+        digest = hashlib.sha256(found.read_bytes()).hexdigest()
+        if digest != self.sha256:
+            raise RuntimeError(f"{found.name}: sha256 {digest}, expected {self.sha256}")
+        with zipfile.ZipFile(found) as archive:
+            archive.extractall(target)
+        (target / ".complete").touch()
+        return target
+
+    def _downloaded(self, directory: Path) -> Path | None:
+        prefix = f"{self.project.replace('-', '_')}-{self.version}-"
+        wheels = (path for path in directory.glob("*.whl") if path.name.startswith(prefix))
+        return next(wheels, None)
+
+
+def cache_directory() -> Path:
+    """Where wheels are kept between runs: ``REAL_HISTORIES_CACHE``, else the user's cache."""
+    configured = os.environ.get("REAL_HISTORIES_CACHE")
+    if configured:
+        return Path(configured)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "real-alembic-histories"
 
 
 @dataclass(frozen=True)
@@ -39,7 +100,7 @@ class Baseline:
 @dataclass(frozen=True)
 class RealHistory:
     name: str
-    # The wheel that ships the history, pinned, and its licence.
+    # The project on PyPI, pinned, and its licence.
     requirement: str
     licence: str
     # The package that holds the revision files, and the modules that
@@ -48,17 +109,36 @@ class RealHistory:
     model_modules: tuple[str, ...]
     metadata: Callable[[], MetaData]
     baseline: Baseline | None = None
+    # Set when the project is not installed: the wheel to copy from, the
+    # files of it (paths inside the wheel) that the revisions and models
+    # import, and stand-ins (module name: source) for modules they import
+    # that would pull in the rest of the project.
+    wheel: Wheel | None = None
+    files: tuple[str, ...] = ()
+    stand_ins: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def accepted_file(self) -> Path:
         return HERE / f"{self.name}.accepted.toml"
 
+    @property
+    def top_level_package(self) -> str:
+        return self.versions_package.split(".")[0]
+
     def port(self, directory: Path) -> History:
         """The history in ``directory`` with the project's env.py, as an adopting team has it."""
+        if self.wheel is None:
+            source: Traversable = importlib.resources.files(self.versions_package)
+        else:
+            unpacked = self.wheel.unpacked()
+            source = unpacked.joinpath(*self.versions_package.split("."))
+            _copy_modules(unpacked, self.files, self.stand_ins, directory / "project")
+            # The revisions and models import the copy, as they would import the
+            # project; the checks run in this process, as Alembic's commands do.
+            sys.path.insert(0, str(directory / "project"))
         for module in self.model_modules:
             importlib.import_module(module)
         history = new_history(directory, self.metadata())
-        source = importlib.resources.files(self.versions_package)
         first = None
         for entry in source.iterdir():
             if entry.name.endswith(".py") and entry.name != "__init__.py":
@@ -85,6 +165,31 @@ class RealHistory:
             )
         shutil.copy(self.accepted_file, history.location / "accepted.toml")
         return history
+
+
+def _copy_modules(
+    unpacked: Path, files: Iterable[str], stand_ins: Mapping[str, str], target: Path
+) -> None:
+    """``files`` of the wheel and the ``stand_ins`` as modules under ``target``.
+
+    Packages on the way get an empty ``__init__.py`` unless the wheel's own is
+    listed: the project's would import all of it.
+    """
+    written: list[Path] = []
+    for name in files:
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(unpacked / name, path)
+        written.append(path)
+    for module, text in stand_ins.items():
+        path = target.joinpath(*module.split(".")).with_suffix(".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    for path in written:
+        for package in path.relative_to(target).parents:
+            if package != Path("."):
+                (target / package / "__init__.py").touch()
 
 
 def _mlflow_metadata() -> MetaData:

@@ -39,10 +39,11 @@ OFFLINE_URLS = {
 def real(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> History:
     """The history, ported into a directory of its own."""
     history: RealHistory = request.param
-    pytest.importorskip(
-        history.versions_package.split(".")[0],
-        reason=f"{history.requirement} is not installed: pip install -e '.[real-histories]'",
-    )
+    if history.wheel is None:
+        pytest.importorskip(
+            history.top_level_package,
+            reason=f"{history.requirement} is not installed: pip install -e '.[real-histories]'",
+        )
     directory: Path = tmp_path_factory.mktemp(history.name)
     return history.port(directory)
 
