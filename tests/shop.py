@@ -1,15 +1,16 @@
 """A schema of the tests' own for the seeding tests: the kinds of columns, keys and
 rules an app grows, none of them the example's.
 
-authors has a unique natural key with a ``@validates`` rule, an enum, a
-boolean with a Python default, a date, a decimal, JSON and a server default;
-posts refers to authors twice (author, reviewer) and is unique per author and
-slug; tags has a UUID and a name unique without a rule; topics refer to a
-parent topic.
+authors has a unique natural key with a ``@validates`` rule (which
+normalizes it), an enum, a boolean with a Python default, a date, a decimal,
+JSON and a server default; posts refers to authors twice (author, reviewer),
+is unique per author and slug and has a long text; tags has a UUID and a
+name unique without a rule; topics refer to a parent topic.
 """
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -53,6 +55,7 @@ class Author(Shop):
 
     @validates("handle")
     def _check_handle(self, key: str, handle: str) -> str:
+        handle = unicodedata.normalize("NFC", handle)
         if handle != handle.lower():
             raise ValueError("must be lower case")
         return handle
@@ -69,6 +72,7 @@ class Post(Shop):
     title: Mapped[str] = mapped_column(String(200))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     views: Mapped[int | None] = mapped_column(BigInteger)
+    body: Mapped[str | None] = mapped_column(Text)
 
 
 class Tag(Shop):

@@ -247,6 +247,34 @@ VALUE_PROBLEMS = {
         "ann,staff,2026-01-31,,,a\x1b[31m@x",
         "2: email: contains control characters",
     ),
+    # More digits than Python's decimal arithmetic holds: counted, not rounded.
+    "decimal beyond arithmetic": (
+        "ann,staff,2026-01-31,12345678901234567890123456789.001,,",
+        "2: rating: has more than 2 digits before the decimal point",
+    ),
+    # Python reads these as numbers; a database would not, nor would Integer.
+    "digit separators": ("ann,staff,2026-01-31,1_0,,", "2: rating: is not a number"),
+    "arabic digits": ("ann,staff,2026-01-31,\u0661,,", "2: rating: is not a number"),
+    "fullwidth digits": ("ann,staff,2026-01-31,\uff11,,", "2: rating: is not a number"),
+    # Normalized by the model's rule to 60 characters: it is what is stored that counts.
+    "length once normalized": (
+        "\u0958" * 30 + ",staff,2026-01-31,,,",
+        "2: handle: is longer than 30 characters (60 once the model's rule has run)",
+    ),
+    "json NaN": ('ann,staff,2026-01-31,,"{""a"": NaN}",', "2: profile: NaN is not a JSON value"),
+    "json Infinity": (
+        "ann,staff,2026-01-31,,-Infinity,",
+        "2: profile: -Infinity is not a JSON value",
+    ),
+    "json digits a float loses": (
+        'ann,staff,2026-01-31,,"{""n"": 12345678901234567890.123}",',
+        "2: profile: 12345678901234567890.123 has more digits than a JSON number keeps "
+        "(a 64-bit float); write it as a string",
+    ),
+    "json lone surrogate": (
+        'ann,staff,2026-01-31,,"[""a\\ud800b""]",',
+        "2: profile: holds a lone surrogate (\\ud800), which is not Unicode text",
+    ),
 }
 
 
@@ -261,6 +289,14 @@ POST_PROBLEMS = {
     "out of range": ("1,a,A,,9223372036854775808", "2: views: is out of range"),
     "decimal for whole": ("1,a,A,,1.5", "2: views: is not a whole number"),
     "no offset": ("1,a,A,2026-02-01T09:30:00,", "2: published_at: needs a UTC offset"),
+    "before the calendar in UTC": (
+        "1,a,A,0001-01-01T00:00:00+01:00,",
+        "2: published_at: is out of range in UTC (0001-01-01 to 9999-12-31)",
+    ),
+    "after the calendar in UTC": (
+        "1,a,A,9999-12-31T23:59:59-01:00,",
+        "2: published_at: is out of range in UTC (0001-01-01 to 9999-12-31)",
+    ),
 }
 
 
@@ -269,6 +305,73 @@ def test_each_post_value_is_checked_by_its_column(
     shop: Connection, row: str, expected: str
 ) -> None:
     assert problems(shop, "posts", POST_HEADER + row + "\n").startswith(f"posts.csv:{expected}")
+
+
+def test_numbers_inside_json_keep_their_value(shop: Connection) -> None:
+    """JSON files read decimals exactly; inside a JSON column they are JSON numbers."""
+    rows = [
+        {"handle": "ann", "kind": "staff", "joined": "2026-01-31", "profile": {"price": 1.5}},
+        {"handle": "bob", "kind": "staff", "joined": "2026-01-31", "profile": [0.1, 2, 1e300]},
+    ]
+    loaded = load_text(shop, "authors", json.dumps(rows), "json")
+    assert loaded.inserted == 2
+    csv_row = 'cid,staff,2026-01-31,,"{""price"": 19.99, ""n"": 12345678901234567890}",\n'
+    assert load_text(shop, "authors", AUTHOR_HEADER + csv_row).inserted == 1
+    profiles = {
+        handle: profile for handle, profile in shop.execute(select(Author.handle, Author.profile))
+    }
+    assert profiles["ann"] == {"price": 1.5}
+    assert profiles["bob"] == [0.1, 2, 1e300]
+    assert profiles["cid"] == {"price": 19.99, "n": 12345678901234567890}
+
+
+def test_a_lone_surrogate_in_a_json_file_is_refused(shop: Connection) -> None:
+    content = '[{"name": "a\\ud800b"}]'
+    assert problems(shop, "tags", content, "json") == (
+        "tags.json:1: name: holds a lone surrogate (\\ud800), which is not Unicode text"
+    )
+
+
+def test_large_values_fit(shop: Connection) -> None:
+    """A long text on one CSV line (under the 1 MiB line limit), a JSON object of megabytes.
+
+    (MySQL's TEXT holds 65,535 bytes: see the next test.)
+    """
+    size = 60_000 if BACKEND == "mysql" else 200_000
+    note = "x" * size
+    csv_posts = f"author_id,slug,title,body\n{author_id(shop)},long,Long,{note}\n"
+    assert load_text(shop, "posts", csv_posts).inserted == 1
+    profile = {"blob": "y" * 3_000_000}
+    row = {"handle": "big", "kind": "staff", "joined": "2026-01-31", "profile": profile}
+    assert load_text(shop, "authors", json.dumps([row]), "json").inserted == 1
+    assert shop.scalar(select(func.length(Post.body)).where(Post.slug == "long")) == size
+
+
+def author_id(connection: Connection) -> int:
+    """The id of an author, made for the test."""
+    load_text(connection, "authors", "handle,kind,joined\nwriter,staff,2026-01-31\n")
+    return connection.execute(select(Author.id).where(Author.handle == "writer")).scalar_one()
+
+
+@pytest.mark.backends("mysql")
+def test_text_longer_than_mysql_stores_in_bytes_is_refused(shop: Connection) -> None:
+    """MySQL's TEXT holds 65,535 bytes: 20,000 emoji are 80,000 of them."""
+    body = "\N{GRINNING FACE}" * 20_000
+    content = f"author_id,slug,title,body\n{author_id(shop)},emoji,Emoji,{body}\n"
+    assert problems(shop, "posts", content) == (
+        "posts.csv:2: body: is longer than 65,535 bytes in UTF-8 (80,000), what TEXT holds "
+        "on MySQL and MariaDB"
+    )
+
+
+def test_a_reference_is_looked_up_as_the_model_stores_the_key(shop: Connection) -> None:
+    """The referred model's rule (NFC) runs on the key a row gives, as on the row it refers to."""
+    decomposed = "jose\u0301"
+    load_text(shop, "authors", f"handle,kind,joined\n{decomposed},staff,2026-01-31\n")
+    posts = f"author.handle,slug,title\n{decomposed},hola,Hola\n"
+    assert load_text(shop, "posts", posts).inserted == 1
+    author = shop.scalar(select(Author.handle).join(Post, Post.author_id == Author.id))
+    assert author == "jos\u00e9"
 
 
 def test_every_bad_field_of_a_row_is_reported(shop: Connection) -> None:
@@ -328,13 +431,13 @@ def test_a_natural_key_with_no_match_is_a_problem_at_its_line(shop: Connection) 
 
 
 def test_a_natural_key_is_matched_as_the_database_compares_text(shop: Connection) -> None:
-    """MySQL's case-insensitive collation finds ada for ADA; PostgreSQL and SQLite do not."""
-    load_text(shop, "authors", AUTHOR_HEADER + "ada,staff,2026-01-31,,,\n")
-    content = "author.handle,slug,title\nADA,a,A\n"
+    """MySQL's case-insensitive collation finds sql for SQL; PostgreSQL and SQLite do not."""
+    load_text(shop, "topics", "name\nsql\n")
+    content = "name,parent.name\njoins,SQL\n"
     if BACKEND == "mysql":
-        assert load_text(shop, "posts", content).inserted == 1
+        assert load_text(shop, "topics", content).inserted == 1
     else:
-        assert "no authors row with handle 'ADA'" in problems(shop, "posts", content)
+        assert "no topics row with name 'SQL'" in problems(shop, "topics", content)
 
 
 def test_a_problem_in_a_child_file_writes_nothing_at_all(tmp_path: Path, shop_url: URL) -> None:

@@ -37,10 +37,12 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     Time,
     TypeDecorator,
     Uuid,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapper
 from sqlalchemy.types import TypeEngine
 
@@ -49,6 +51,17 @@ from seeding.records import InvalidValue
 # (What CSV text must look like to be a whole number; no more digits than
 # a 64-bit integer has, so that int() never works on a huge string.)
 WHOLE_NUMBER = re.compile(r"\s*[+-]?[0-9]{1,19}\s*")
+# A decimal number as SQL and JSON write one: ASCII digits, no digit
+# separators (Python's Decimal() also takes "1_000" and other scripts' digits).
+DECIMAL_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+# What MySQL's and MariaDB's text types hold, in bytes (of UTF-8 text, as
+# the project's utf8mb4 tables store it); TEXT is Text() with no length.
+MYSQL_TEXT_BYTES: dict[str, tuple[type[TypeEngine[Any]], int]] = {
+    "TINYTEXT": (mysql.TINYTEXT, 255),
+    "MEDIUMTEXT": (mysql.MEDIUMTEXT, 16_777_215),
+    "LONGTEXT": (mysql.LONGTEXT, 4_294_967_295),
+}
+MYSQL_TEXT = 65_535
 TRUE = frozenset({"true", "t", "yes", "y", "1"})
 FALSE = frozenset({"false", "f", "no", "n", "0"})
 INTEGER_RANGES = {SmallInteger: 15, BigInteger: 63, Integer: 31}
@@ -143,15 +156,44 @@ def base_type(type_: TypeEngine[Any]) -> TypeEngine[Any]:
 def _text_problem(value: str) -> str | None:
     """What is wrong with text that is not printable, if anything: tabs and line breaks are fine."""
     for char in value:
-        if "\udc80" <= char <= "\udcff":
+        if "\udc80" <= char <= "\udcff":  # a byte that was not UTF-8 (surrogateescape)
             return "is not valid UTF-8"
+    if surrogate := _lone_surrogate(value):
+        return surrogate
     for char in value:
         if (char < " " and char not in "\t\n\r") or "\x7f" <= char <= "\x9f":
             return "contains control characters"
     return None
 
 
-def _text(length: int | None) -> Convert:
+def _lone_surrogate(value: str) -> str | None:
+    """A JSON escape such as ``\\ud800`` gives half a character, which no database stores."""
+    for char in value:
+        if "\ud800" <= char <= "\udfff":
+            return f"holds a lone surrogate (\\u{ord(char):04x}), which is not Unicode text"
+    return None
+
+
+@dataclass(frozen=True)
+class ByteLimit:
+    """What a text type holds in bytes, where that is less than its characters may need."""
+
+    type_name: str
+    limit: int
+
+
+def byte_limit(type_: TypeEngine[Any], dialect: str) -> ByteLimit | None:
+    """The bytes ``type_`` holds on ``dialect``, when a length in characters does not bound it."""
+    if dialect not in {"mysql", "mariadb"} or not isinstance(type_, Text):
+        return None
+    for name, (kind, limit) in MYSQL_TEXT_BYTES.items():
+        if isinstance(type_, kind):
+            return ByteLimit(name, limit)
+    # Text(n) is the smallest of those types that holds n characters.
+    return ByteLimit("TEXT", MYSQL_TEXT) if type_.length is None else None
+
+
+def _text(length: int | None, in_bytes: ByteLimit | None) -> Convert:
     def convert(value: Any) -> Any:
         if type(value) is not str:
             raise InvalidValue("must be text")
@@ -159,6 +201,14 @@ def _text(length: int | None) -> Convert:
             raise InvalidValue(f"is longer than {length} characters")
         if not value.isprintable() and (problem := _text_problem(value)):
             raise InvalidValue(problem)
+        # (Four bytes a character at most: the encoding is needed only for long text.)
+        if in_bytes is not None and len(value) * 4 > in_bytes.limit:
+            size = len(value.encode())
+            if size > in_bytes.limit:
+                raise InvalidValue(
+                    f"is longer than {in_bytes.limit:,} bytes in UTF-8 ({size:,}), "
+                    f"what {in_bytes.type_name} holds on MySQL and MariaDB"
+                )
         return value
 
     return convert
@@ -185,6 +235,8 @@ def _number(value: Any) -> Decimal:
             number = Decimal(value.strip())
         except InvalidOperation:
             raise InvalidValue("is not a number") from None
+        if number.is_finite() and not DECIMAL_NUMBER.fullmatch(value):
+            raise InvalidValue("is not a number")
     elif type(value) in (int, Decimal):
         number = Decimal(value)
     else:
@@ -194,17 +246,31 @@ def _number(value: Any) -> Decimal:
     return number
 
 
+def _decimal_places(number: Decimal) -> int:
+    """The places after the point up to the last digit that is not 0.
+
+    Read from the digits: rounding would be limited to the 28 digits of
+    Python's decimal arithmetic, and a file may hold more.
+    """
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    places = -exponent
+    for digit in reversed(digits):
+        if places <= 0 or digit:
+            break
+        places -= 1
+    return max(places, 0)
+
+
 def _decimal(precision: int | None, scale: int | None, as_decimal: bool) -> Convert:
     def convert(value: Any) -> Any:
         number = _number(value)
-        exponent = number.as_tuple().exponent
-        assert isinstance(exponent, int)  # finite
-        if scale is not None and -exponent > scale and number != round(number, scale):
-            raise InvalidValue(f"has more than {scale} decimal places")
         if precision is not None:
             whole_digits = precision - (scale or 0)
             if number and number.adjusted() >= whole_digits:
                 raise InvalidValue(f"has more than {whole_digits} digits before the decimal point")
+        if scale is not None and _decimal_places(number) > scale:
+            raise InvalidValue(f"has more than {scale} decimal places")
         return number if as_decimal else float(number)
 
     return convert
@@ -264,7 +330,10 @@ def _datetime(with_zone: bool) -> Convert:
                 raise InvalidValue("needs a UTC offset, such as 2026-01-31T09:30:00+00:00")
             # In UTC, the one time zone every backend stores alike (MySQL and
             # SQLite keep the clock time and drop the offset).
-            return parsed.astimezone(timezone.utc)
+            try:
+                return parsed.astimezone(timezone.utc)
+            except OverflowError:
+                raise InvalidValue("is out of range in UTC (0001-01-01 to 9999-12-31)") from None
         if parsed.tzinfo is not None:
             raise InvalidValue("has a UTC offset, but the column stores times without one")
         return parsed
@@ -284,15 +353,58 @@ def _enum(values: Sequence[str]) -> Convert:
     return convert
 
 
-def _json(from_text: bool) -> Convert:
-    if not from_text:
-        return lambda value: value
+def _not_json(constant: str) -> Any:
+    raise InvalidValue(f"{constant} is not a JSON value")
 
+
+def _json_value(value: Any) -> Any:
+    """``value`` as the JSON column stores it; InvalidValue for what JSON cannot hold.
+
+    Files are read with decimals exact (``Decimal``): inside a JSON value one
+    becomes a float, the number JSON readers give back, if that keeps its
+    value; if not, it is refused rather than stored changed. NaN and
+    Infinity (which Python's json writes) and lone surrogates are not JSON.
+    """
+    kind = type(value)
+    if kind is str:
+        if not value.isprintable() and (surrogate := _lone_surrogate(value)):
+            raise InvalidValue(surrogate)
+        return value
+    if kind is dict:
+        return {_json_value(key): _json_value(item) for key, item in value.items()}
+    if kind is list:
+        return [_json_value(item) for item in value]
+    if kind is Decimal:
+        number = float(value)
+        if not math.isfinite(number):
+            raise InvalidValue(
+                f"{value} is beyond what a JSON number holds (a 64-bit float); write it as a string"
+            )
+        if Decimal(repr(number)) != value:
+            raise InvalidValue(
+                f"{value} has more digits than a JSON number keeps (a 64-bit float); "
+                "write it as a string"
+            )
+        return number
+    if kind is float and not math.isfinite(value):
+        constant = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        raise InvalidValue(f"{constant} is not a JSON value")
+    return value
+
+
+def _json(from_text: bool) -> Convert:
     def convert(value: Any) -> Any:
+        if from_text:
+            try:
+                value = json.loads(value, parse_float=Decimal, parse_constant=_not_json)
+            except InvalidValue:
+                raise
+            except (ValueError, RecursionError):
+                raise InvalidValue("is not valid JSON") from None
         try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
-            raise InvalidValue("is not valid JSON") from None
+            return _json_value(value)
+        except RecursionError:
+            raise InvalidValue("is nested too deeply") from None
 
     return convert
 
@@ -310,10 +422,11 @@ def _uuid(as_uuid: bool) -> Convert:
     return convert
 
 
-def type_check(column: Column[Any], *, from_text: bool) -> Convert | None:
+def type_check(column: Column[Any], *, from_text: bool, dialect: str) -> Convert | None:
     """How a value for ``column`` is checked and converted; None for a type it cannot check.
 
     ``from_text``: the value comes from a CSV file (JSON columns hold JSON text there).
+    ``dialect``: the database's, for limits of its own (MySQL's text in bytes).
     """
     type_ = base_type(column.type)
     # Subclasses first: Float is a Numeric, Enum and Uuid are Strings, and so on.
@@ -322,7 +435,7 @@ def type_check(column: Column[Any], *, from_text: bool) -> Convert | None:
     if isinstance(type_, Uuid):
         return _uuid(type_.as_uuid)
     if isinstance(type_, String):
-        return _text(type_.length)
+        return _text(type_.length, byte_limit(type_, dialect))
     if isinstance(type_, Boolean):
         return _boolean
     if isinstance(type_, Integer):
@@ -399,7 +512,10 @@ def _chain(column: Column[Any], *steps: Convert) -> Convert:
     object leaves out), NULL, the column's Python default, or "is required".
 
     (In a NOT NULL column with a database default, NULL stands for that default.)
+    A rule that changes text (NFC makes some characters two) is followed by
+    the column's length check again: what is stored must fit.
     """
+    length = _text_length(column.type)
     make_default = python_default(column)
     if column.nullable or database_default(column):
 
@@ -428,25 +544,40 @@ def _chain(column: Column[Any], *steps: Convert) -> Convert:
                 return missing()
             checked = check(value)
             try:
-                return rule(checked)
+                result = rule(checked)
             except InvalidValue:
                 raise
             except ValueError as error:
                 raise InvalidValue(str(error)) from None
+            if length is not None and type(result) is str and len(result) > length:
+                raise InvalidValue(
+                    f"is longer than {length} characters "
+                    f"({len(result)} once the model's rule has run)"
+                )
+            return result
 
     else:
         raise ValueError("a column has a type check and at most one rule")
     return convert
 
 
-def _for_columns(convert: Convert, type_: TypeEngine[Any], rule: Convert | None) -> ConvertAll:
+def _text_length(type_: TypeEngine[Any]) -> int | None:
+    type_ = base_type(type_)
+    return type_.length if isinstance(type_, String) else None
+
+
+def _for_columns(
+    convert: Convert, type_: TypeEngine[Any], rule: Convert | None, in_bytes: ByteLimit | None
+) -> ConvertAll:
     """``convert`` for a whole column of values at once: raises InvalidValue if any fails.
 
     For text the usual case (no NULLs, all short enough, all printable) is
     settled by C-level built-ins over the column, which together imply that
     ``convert``'s own check passes; anything else goes through ``convert``.
     """
-    length = type_.length if isinstance(type_, String) else None
+    length = _text_length(type_)
+    # Four bytes a character at most: within this, no text is too long in bytes.
+    most = length if in_bytes is None else min(length or in_bytes.limit, in_bytes.limit // 4)
     text = isinstance(type_, String) and not isinstance(type_, (Enum, Uuid))
 
     def convert_all(values: Sequence[Any]) -> list[Any]:
@@ -454,18 +585,21 @@ def _for_columns(convert: Convert, type_: TypeEngine[Any], rule: Convert | None)
             text
             and None not in values
             and set(map(type, values)) == {str}
-            and (length is None or max(map(len, values)) <= length)
+            and (most is None or max(map(len, values)) <= most)
             and all(map(str.isprintable, values))
         ):
             return list(map(convert, values))
         if rule is None:
             return list(values)
         try:
-            return list(map(rule, values))
+            results = list(map(rule, values))
         except InvalidValue:
             raise
         except ValueError as error:
             raise InvalidValue(str(error)) from None
+        if length is not None and max(map(len, results)) > length:
+            return list(map(convert, values))  # which says which one
+        return results
 
     return convert_all
 
@@ -474,33 +608,44 @@ def fields_for(
     table: Table,
     headings: Sequence[str],
     *,
-    rules: dict[str, Convert],
+    mappers: Sequence[Mapper[Any]],
     from_text: bool,
+    dialect: str,
 ) -> list[Field] | str:
-    """The fields for a file's ``headings``, or why the headings do not fit ``table``."""
+    """The fields for a file's ``headings``, or why the headings do not fit ``table``.
+
+    A value is checked by its column's type, then by the model's rule for
+    it; a natural key (``author.handle``) by the referred column's, so that
+    it is looked up as that model stored it.
+    """
+    rules = model_rules(table, mappers)
     columns = {column.name: column for column in seedable_columns(table)}
     fields: list[Field] = []
     filled: dict[str, str] = {}
     for heading in headings:
         if heading in columns:
             column = columns[heading]
-            check = type_check(column, from_text=from_text)
+            check = type_check(column, from_text=from_text, dialect=dialect)
             if check is None:
                 return f"cannot check values of {table.name}.{heading} ({column.type}) yet"
             rule = rules.get(heading)
             convert = _chain(column, *((check, rule) if rule else (check,)))
-            convert_all = _for_columns(convert, base_type(column.type), rule)
+            type_ = base_type(column.type)
+            convert_all = _for_columns(convert, type_, rule, byte_limit(type_, dialect))
             fields.append(Field(heading, column, convert, convert_all))
         elif "." in heading:
             reference = _reference(table, heading)
             if isinstance(reference, str):
                 return reference
             column = reference.column
-            check = type_check(reference.by, from_text=from_text)
+            by = reference.by
+            check = type_check(by, from_text=from_text, dialect=dialect)
             if check is None:
-                return f"cannot look rows up by {reference.by.table.name}.{reference.by.name}"
-            convert = _chain(column, check)
-            convert_all = _for_columns(convert, base_type(reference.by.type), None)
+                return f"cannot look rows up by {by.table.name}.{by.name}"
+            rule = model_rules(by.table, mappers).get(by.name)
+            convert = _chain(column, *((check, rule) if rule else (check,)))
+            type_ = base_type(by.type)
+            convert_all = _for_columns(convert, type_, rule, byte_limit(type_, dialect))
             fields.append(Field(heading, column, convert, convert_all, reference))
         elif heading in table.columns:
             return (

@@ -19,7 +19,7 @@ from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
 
-from seeding.columns import Field, fields_for, keys_filled, model_rules, python_default
+from seeding.columns import Field, fields_for, keys_filled, python_default
 from seeding.duplicates import Duplicates
 from seeding.fake import fake_columns, fake_rows
 from seeding.records import Problem, SourceError
@@ -194,7 +194,11 @@ def _read_file(
         if headings is None:
             return LoadResult(table.name, 0, 0), checker
         fields = fields_for(
-            table, headings, rules=model_rules(table, mappers), from_text=source.format == "csv"
+            table,
+            headings,
+            mappers=mappers,
+            from_text=source.format == "csv",
+            dialect=connection.dialect.name,
         )
         if isinstance(fields, str):
             where = "header" if source.format == "csv" else "row"

@@ -43,7 +43,7 @@ class Read(NamedTuple):
 JSON_CHUNK = 1 << 16
 # Larger objects are not rows; the limit keeps a malformed file from
 # being read into memory whole while looking for the end of an object.
-JSON_MAX_OBJECT = 1 << 20
+JSON_MAX_OBJECT = 1 << 26
 # A CSV line longer than this (in characters) is not a row: without a bound,
 # a file with no line breaks (/dev/zero, a binary file) would be read into
 # memory whole while looking for the end of its first line.
@@ -92,6 +92,8 @@ def _bounded_lines(text: TextIO, name: str, kind: str = "csv") -> Iterator[str]:
 
 def read_csv(text: TextIO, name: str) -> Read:
     """A CSV file whose first line names its columns."""
+    # A field may be as long as a line may be (the csv module's own limit is 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_MAX_LINE))
     reader = csv.reader(_bounded_lines(text, name), strict=True)
     try:
         header = next(reader, None)
@@ -151,11 +153,11 @@ class _JsonArray:
         self.counted = index
         return self.line
 
-    def fill(self) -> bool:
-        """Read another chunk, dropping what was consumed; False at the end of the file."""
+    def fill(self, size: int = JSON_CHUNK) -> bool:
+        """Read another ``size`` characters, dropping what was consumed; False at the end."""
         if self.eof:
             return False
-        chunk = self.text.read(JSON_CHUNK)
+        chunk = self.text.read(size)
         if not chunk:
             self.eof = True
             return False
@@ -184,8 +186,16 @@ class _JsonArray:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as error:
-                if len(self.buffer) - self.pos < JSON_MAX_OBJECT and self.fill():
+                # An object that goes on past the buffer: read as much again, so
+                # that a large one is decoded a few times, not once per chunk.
+                pending = len(self.buffer) - self.pos
+                if pending < JSON_MAX_OBJECT and self.fill(max(JSON_CHUNK, pending)):
                     continue
+                if pending >= JSON_MAX_OBJECT:
+                    raise self.fail(
+                        f"an object longer than {JSON_MAX_OBJECT:,} characters, "
+                        f"or one that is not closed ({error.msg})"
+                    ) from None
                 raise self.fail(error.msg, error.pos) from None
             except RecursionError:
                 raise self.fail("values nested too deeply") from None
