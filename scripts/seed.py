@@ -38,7 +38,7 @@ from seeding.inputs import FORMATS, InputError, open_file, seed_directory, table
 from seeding.loader import DEFAULT_BATCH_SIZE, InvalidInput, LoadResult, Options, Source
 from seeding.records import SourceError
 from seeding.run import PROJECT, SQLITE_WAIT_SECONDS, NotMigratedError, Project, seed
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from tqdm import tqdm
 
 from models.database import (
@@ -47,6 +47,7 @@ from models.database import (
     database_url,
     driver_message,
     is_interruption,
+    is_refusal,
 )
 
 # A batch is held in memory on some paths; past this there is nothing to gain.
@@ -160,8 +161,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary stays)")
     args = parser.parse_args(argv)
+    # An option that does not apply is refused, not ignored: seeds/ would be
+    # loaded in place of what was meant.
     if args.table is not None and args.file is None and args.fake is None:
-        parser.error("--table goes with --file or --fake (seeds/ names each file's table)")
+        parser.exit(
+            2, "seed.py: --table goes with --file or --fake (seeds/ names each file's table)\n"
+        )
+    if args.format is not None and args.file is None:
+        parser.exit(
+            2, "seed.py: --format goes with --file (files in seeds/ are read by their extension)\n"
+        )
     return args
 
 
@@ -183,6 +192,9 @@ def open_inputs(args: argparse.Namespace, project: Project = PROJECT) -> list[So
     return [open_file(Path(args.file), table, args.format)]
 
 
+NOTHING_WRITTEN = "nothing was written."
+
+
 def _fail(message: str, status: int) -> int:
     """Print ``seed.py: message`` on standard error; return the exit status."""
     print(f"seed.py: {message}", file=sys.stderr)
@@ -196,6 +208,35 @@ def _summary(result: LoadResult, dry_run: bool) -> str:
             f"{result.already_present} already present"
         )
     return f"{result.inserted} {result.table} inserted, {result.already_present} already present"
+
+
+def _database_error(error: DBAPIError) -> int:
+    """One line for what the database did not do; the run's transaction was rolled back."""
+    said = driver_message(error, database_url())
+    if is_refusal(error):  # a grant missed, a read-only database or standby
+        return _fail(f"the database refused: {said}; {NOTHING_WRITTEN}", 1)
+    if isinstance(error, (DataError, IntegrityError)):
+        # What the database refused although the checks passed: text a latin1
+        # MySQL table cannot store, an id given for a row that does not
+        # exist, a CHECK constraint.
+        return _fail(f"the database refused a value: {said}; {NOTHING_WRITTEN}", 2)
+    if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+        return _fail(
+            "another process has been writing to the SQLite file for more than "
+            f"{SQLITE_WAIT_SECONDS} s; {NOTHING_WRITTEN}",
+            1,
+        )
+    if is_interruption(error):
+        return _fail(f"interrupted; {NOTHING_WRITTEN}", 130)
+    if isinstance(error, OperationalError):
+        return _fail(f"cannot use the database: {said}", 1)
+    raise error
+
+
+def _nothing(project: Project) -> str:
+    if project.seeds.is_dir():
+        return "Nothing to load: seeds/ has no data files"
+    return "Nothing to load: there is no seeds/ directory"
 
 
 def main(argv: Sequence[str] | None = None, project: Project = PROJECT) -> int:
@@ -212,7 +253,6 @@ def main(argv: Sequence[str] | None = None, project: Project = PROJECT) -> int:
         on_batch=progress.advance if progress is not None else None,
     )
     started = time.perf_counter()
-    nothing_written = "nothing was written."
     try:
         results = seed(sources, options, project=project)
     except InvalidInput as error:
@@ -220,12 +260,12 @@ def main(argv: Sequence[str] | None = None, project: Project = PROJECT) -> int:
             print(problem, file=sys.stderr)
         if error.count > len(error.problems):
             print(f"... and {error.count - len(error.problems)} more", file=sys.stderr)
-        return _fail(f"{error.count} problem(s) in {error.source}; {nothing_written}", 2)
+        return _fail(f"{error.count} problem(s) in {error.source}; {NOTHING_WRITTEN}", 2)
     except SourceError as error:
         print(f"{error.problem}", file=sys.stderr)
-        return _fail(f"cannot read {error.problem.source}; {nothing_written}", 2)
+        return _fail(f"cannot read {error.problem.source}; {NOTHING_WRITTEN}", 2)
     except CannotGenerate as error:
-        return _fail(f"{error}; {nothing_written}", 2)
+        return _fail(f"{error}; {NOTHING_WRITTEN}", 2)
     except NotMigratedError as error:
         return _fail(
             f"the database {error} is not at the latest migration; run: alembic upgrade head", 1
@@ -234,29 +274,15 @@ def main(argv: Sequence[str] | None = None, project: Project = PROJECT) -> int:
         return _fail(str(error), 2)
     except ConnectionFailed as error:
         return _fail(str(error), 1)
-    except (DataError, IntegrityError) as error:
-        # What the database refused although the checks passed: text a latin1
-        # MySQL table cannot store, an id given for a row that does not
-        # exist, a CHECK constraint. The transaction was rolled back.
-        refused = driver_message(error, database_url())
-        return _fail(f"the database refused a value: {refused}; {nothing_written}", 2)
-    except OperationalError as error:
-        if "database is locked" in str(error.orig):
-            return _fail(
-                "another process has been writing to the SQLite file for more than "
-                f"{SQLITE_WAIT_SECONDS} s; {nothing_written}",
-                1,
-            )
-        if not is_interruption(error):
-            return _fail(f"cannot use the database: {driver_message(error, database_url())}", 1)
-        return _fail(f"interrupted; {nothing_written}", 130)
+    except DBAPIError as error:
+        return _database_error(error)
     except KeyboardInterrupt:
-        return _fail(f"interrupted; {nothing_written}", 130)
+        return _fail(f"interrupted; {NOTHING_WRITTEN}", 130)
     finally:
         if progress is not None:
             progress.close()
     elapsed = time.perf_counter() - started
-    lines = [_summary(result, args.dry_run) for result in results] or ["seeds/ has no data files"]
+    lines = [_summary(result, args.dry_run) for result in results] or [_nothing(project)]
     if args.dry_run:
         lines[0] = f"Dry run: {lines[0]}"
         lines[-1] += "; nothing was written"

@@ -156,16 +156,39 @@ def test_a_migration_the_role_may_not_run_is_one_line(roles: Roles, direction: s
     assert owner not in result.stderr
 
 
+def test_a_seed_the_role_may_not_write_is_one_line(roles: Roles, empty_database_url: URL) -> None:
+    """The README's grants with one missed: the app role may read users, not insert."""
+    owner = roles.owner.render_as_string(hide_password=False)
+    upgrade = commands.alembic_here(
+        "upgrade", "head", database=roles.app, MIGRATION_DATABASE_URL=owner
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    database = roles.owner.database
+    on = "users" if BACKEND == "postgresql" else f"`{database}`.*"
+    app = roles.app.username if BACKEND == "postgresql" else f"'{roles.app.username}'@'%'"
+    run_script(empty_database_url, f"REVOKE INSERT ON {on} FROM {app}")
+    result = commands.seed_here(database=roles.app)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("seed.py: the database refused: ")
+    assert last.endswith("nothing was written.")
+
+
 @pytest.mark.backends("postgresql")
-def test_a_read_only_database_is_one_line(empty_database_url: URL) -> None:
-    """A standby, or a database set read-only, refuses the migration's writes."""
+@pytest.mark.parametrize("command", ["alembic downgrade", "seed"])
+def test_a_read_only_database_is_one_line(empty_database_url: URL, command: str) -> None:
+    """A standby, or a database set read-only, refuses the migration's and the seed's writes."""
     upgraded = commands.alembic_here("upgrade", "head", database=empty_database_url)
     assert upgraded.returncode == 0, upgraded.stderr
     run_script(
         empty_database_url,
         f'ALTER DATABASE "{empty_database_url.database}" SET default_transaction_read_only = on',
     )
-    result = commands.alembic_here("downgrade", "base", database=empty_database_url)
+    if command == "seed":
+        result = commands.seed_here(database=empty_database_url)
+    else:
+        result = commands.alembic_here("downgrade", "base", database=empty_database_url)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]

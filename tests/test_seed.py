@@ -8,6 +8,7 @@ itself is tested in tests/test_seeding.py."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -230,6 +231,16 @@ def test_seeds_loads_every_file_parents_first_and_a_rerun_inserts_nothing(
     second = seed_here()
     assert "0 authors inserted, 1 already present" in second.stdout
     assert "0 tags inserted, 2 already present" in second.stdout
+
+
+def test_a_project_without_seeds_has_nothing_to_load(
+    migrated: URL, db: Engine, shop: ShopProject, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A project that keeps no sample data (its seeds/ removed) seeds nothing, and says so."""
+    project = dataclasses.replace(shop.project, seeds=tmp_path / "seeds")
+    assert seed.main([], project=project) == 0
+    assert capsys.readouterr().out.startswith("Nothing to load: there is no seeds/ directory")
+    assert everything(db) == []
 
 
 @pytest.mark.parametrize(("name", "content"), [("t.csv", CSV_TAGS), ("t.json", JSON_TAGS)])
@@ -794,6 +805,33 @@ def test_a_bad_input_argument_is_one_line_and_writes_nothing(
     assert expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert tag_count(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--format", "json"), "--format goes with --file"),
+        (("--fake", "3", "--table", "tags", "--format", "csv"), "--format goes with --file"),
+        (("--table", "tags"), "--table goes with --file or --fake"),
+    ],
+    ids=["format without file", "format with fake", "table without file"],
+)
+def test_an_option_that_does_not_apply_is_one_line_and_writes_nothing(
+    migrated: URL,
+    db: Engine,
+    shop: ShopProject,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    expected: str,
+) -> None:
+    """Not ignored: seeds/ would be loaded in its place."""
+    with pytest.raises(SystemExit) as exited:
+        seed.main(list(args), project=shop.project)
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"seed.py: {expected}")
+    assert everything(db) == []
 
 
 @pytest.mark.parametrize("size", ["0", "99999999999999999999999"])

@@ -47,9 +47,12 @@ def open_file(path: Path, table: Table, given_format: str | None = None) -> Sour
 
 def seed_directory(directory: Path, metadata: MetaData) -> list[Source]:
     """A source for each data file in ``directory`` (``<table>.csv``, ``.json`` or
-    ``.jsonl``), parents before children."""
+    ``.jsonl``), parents before children; none if there is no such directory (a
+    project that keeps no sample data)."""
+    if not directory.exists():
+        return []
     if not directory.is_dir():
-        raise InputError(f"{directory}: no such directory; put a file per table there")
+        raise InputError(f"{directory}: not a directory; put a file per table in seeds/")
     files = sorted(path for path in directory.iterdir() if path.suffix.lower() in FORMATS)
     by_table: dict[str, list[Path]] = {}
     for path in files:
