@@ -1,30 +1,41 @@
 """Run the project's commands as a user would: in a subprocess, or the same entry
 point in this process when the test is not about processes (much quicker:
 starting Python and importing SQLAlchemy and Alembic costs about half a
-second a command)."""
+second a command).
+
+Whatever a command prints is checked for the secrets its database URLs
+carry, in every form the README allows (the password, ``password=`` and
+``sslpassword=`` in the query, a password inside libpq's ``options``): no
+test passes on output that shows one.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from unittest import mock
+from urllib.parse import unquote
 
 from alembic.config import CommandLine, Config
-from sqlalchemy import URL
+from sqlalchemy import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from models.database import PROJECT_ROOT
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 SEED_SCRIPT = PROJECT_ROOT / "scripts" / "seed.py"
+# Shorter passwords (a CI server's "ci") turn up in ordinary words.
+SHORTEST_CHECKED_SECRET = 6
 
 
 def settings_for(database: URL, **settings: str) -> dict[str, str]:
@@ -47,9 +58,36 @@ def alembic_args(*args: str, ini: Path | str = ALEMBIC_INI) -> list[str]:
     return ["-m", "alembic", "-c", str(ini), *args]
 
 
+def secrets_in(values: Iterable[str]) -> set[str]:
+    """The secrets that the database URLs among ``values`` carry."""
+    found: set[str] = set()
+    for value in values:
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):  # a malformed URL: its tests look for themselves
+            continue
+        found.add(url.password or "")
+        for key, given in url.query.items():
+            for text in (given,) if isinstance(given, str) else given:
+                if key in {"password", "sslpassword"}:
+                    found.add(text)
+                found.update(re.findall(r"password=(\S+)", unquote(text)))
+    return {secret for secret in found if len(secret) >= SHORTEST_CHECKED_SECRET}
+
+
+def never_shown(
+    result: subprocess.CompletedProcess[str], settings: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``result``, once it is clear that it printed none of the secrets in ``settings``."""
+    for secret in secrets_in(settings.values()):
+        for name, output in (("stdout", result.stdout), ("stderr", result.stderr)):
+            assert secret not in (output or ""), f"{result.args} printed a password on {name}"
+    return result
+
+
 def run(*args: str, database: URL, **settings: str) -> subprocess.CompletedProcess[str]:
     """Run ``python ARGS`` against ``database``; the result keeps stdout and stderr."""
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, *args],
         cwd=PROJECT_ROOT,
         env=environment(database, **settings),
@@ -57,6 +95,7 @@ def run(*args: str, database: URL, **settings: str) -> subprocess.CompletedProce
         text=True,
         timeout=300,
     )
+    return never_shown(result, settings_for(database, **settings))
 
 
 def start(*args: str, database: URL, **settings: str) -> subprocess.Popen[str]:
@@ -127,13 +166,15 @@ def _here(
     main: Callable[[], object], argv: list[str], database: URL, settings: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     stdout, stderr = io.StringIO(), io.StringIO()
+    given = settings_for(database, **settings)
     with (
-        mock.patch.dict(os.environ, settings_for(database, **settings)),
+        mock.patch.dict(os.environ, given),
         contextlib.redirect_stdout(stdout),
         contextlib.redirect_stderr(stderr),
     ):
         returncode = exit_status(main)
-    return subprocess.CompletedProcess(argv, returncode, stdout.getvalue(), stderr.getvalue())
+    result = subprocess.CompletedProcess(argv, returncode, stdout.getvalue(), stderr.getvalue())
+    return never_shown(result, given)
 
 
 def exit_status(main: Callable[[], object]) -> int:

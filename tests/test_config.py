@@ -170,3 +170,14 @@ def test_a_unit_of_work_commits_at_the_end_of_the_block(app_database: URL) -> No
         raise ZeroDivisionError  # anything that ends the block early
     with Session() as session:
         assert session.scalars(select(notes.c.id)).all() == [1]
+
+
+@pytest.mark.no_database
+def test_the_suite_fails_a_command_that_prints_a_secret() -> None:
+    """Every command the tests run is checked so (tests/commands.py): the check can fail."""
+    settings = {"DATABASE_URL": "postgresql+psycopg://app@db.invalid/app?password=hunter2"}
+    shown = subprocess.CompletedProcess(["alembic"], 1, "", "cannot connect: password=hunter2\n")
+    with pytest.raises(AssertionError, match="printed a password on stderr"):
+        commands.never_shown(shown, settings)
+    masked = subprocess.CompletedProcess(["alembic"], 1, "", "cannot connect: password=***\n")
+    assert commands.never_shown(masked, settings) is masked
