@@ -29,9 +29,11 @@ from seeding.references import Unwritten
 from seeding.run import load_all
 from sqlalchemy import (
     URL,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -571,6 +573,76 @@ def test_a_key_in_another_case_later_is_what_the_database_says(shop: Connection)
     second = load_text(shop, "tags", "name\nAlice\n")
     expected = (0, 1) if BACKEND == "mysql" else (1, 0)
     assert (second.inserted, second.already_present) == expected
+
+
+# A table with the unique indexes the README recommends beyond plain columns: on
+# an expression (one label per name in any case) and partial (one live code).
+# MariaDB has neither kind of index.
+LABELS = Table(
+    "labels",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False),
+    Column("code", String(10)),
+    Column("archived", Boolean, nullable=False),
+)
+Index("uq_labels_lower_name", func.lower(LABELS.c.name), unique=True)
+Index(
+    "uq_labels_live_code",
+    LABELS.c.code,
+    unique=True,
+    postgresql_where=~LABELS.c.archived,
+    sqlite_where=~LABELS.c.archived,
+)
+
+
+@pytest.fixture
+def labels(shop: Connection) -> Connection:
+    if BACKEND == "mysql":
+        pytest.skip("MariaDB has no indexes on expressions, and no partial ones")
+    LABELS.create(shop)  # in the test's transaction, rolled back afterwards
+    return shop
+
+
+def load_labels(connection: Connection, content: str, **options: Any) -> LoadResult:
+    source = Source(table=LABELS, name="labels.csv", stream=io.BytesIO(content.encode()))
+    return load(connection, source, Options(**options), [])
+
+
+def label_problems(connection: Connection, content: str, **options: Any) -> str:
+    with pytest.raises(InvalidInput) as raised:
+        load_labels(connection, content, **options)
+    return "\n".join(str(problem) for problem in raised.value.problems)
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry run"])
+def test_a_duplicate_by_an_index_on_an_expression_is_a_problem(
+    labels: Connection, dry_run: bool
+) -> None:
+    """Backend and backend are one lower(name): the second is not "already present"."""
+    content = "name,archived\nBackend,false\nfrontend,false\nbackend,false\n"
+    assert (
+        label_problems(labels, content, dry_run=dry_run) == "labels.csv:4: name: duplicates line 2"
+    )
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry run"])
+def test_a_key_an_expression_index_already_holds_is_already_present(
+    labels: Connection, dry_run: bool
+) -> None:
+    assert load_labels(labels, "name,archived\nbackend,false\n").inserted == 1
+    again = load_labels(labels, "name,archived\nBACKEND,false\nnew,false\n", dry_run=dry_run)
+    assert (again.inserted, again.already_present) == (1, 1)
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry run"])
+def test_a_partial_unique_index_judges_only_the_rows_it_covers(
+    labels: Connection, dry_run: bool
+) -> None:
+    archived = "name,code,archived\na,x1,true\nb,x1,true\nc,x1,false\n"
+    assert load_labels(labels, archived, dry_run=dry_run).inserted == 3
+    live = "name,code,archived\nd,x2,false\ne,x2,false\n"
+    assert label_problems(labels, live, dry_run=dry_run) == "labels.csv:3: code: duplicates line 2"
 
 
 class _Pipe(io.BytesIO):

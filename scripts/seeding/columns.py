@@ -16,7 +16,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
@@ -44,6 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapper
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from sqlalchemy.types import TypeEngine
 
 from seeding.records import InvalidValue
@@ -110,40 +112,98 @@ def seedable_columns(table: Table) -> list[Column[Any]]:
     return [column for column in table.columns if not generated(column)]
 
 
-def unique_keys(table: Table) -> list[tuple[Column[Any], ...]]:
-    """Every set of columns the table keeps unique (constraints, the primary key, indexes)."""
-    keys: list[tuple[Column[Any], ...]] = []
+@dataclass(frozen=True)
+class UniqueKey:
+    """What the database keeps unique in a table: columns, or expressions over them
+    (``lower(name)``), among the rows a partial index's WHERE picks."""
+
+    parts: tuple[ColumnElement[Any], ...]
+    where: ColumnElement[bool] | None = None
+
+    @property
+    def columns(self) -> tuple[Column[Any], ...]:
+        """The table's columns the key is made from, in the order they first appear."""
+        found: dict[str, Column[Any]] = {}
+        for element in (*self.parts, *(() if self.where is None else (self.where,))):
+            for column in _columns_in(element):
+                found.setdefault(column.name, column)
+        return tuple(found.values())
+
+    @property
+    def named_by(self) -> tuple[Column[Any], ...]:
+        """The columns of its parts (not of its WHERE): what a problem with it names."""
+        found: dict[str, Column[Any]] = {}
+        for part in self.parts:
+            for column in _columns_in(part):
+                found.setdefault(column.name, column)
+        return tuple(found.values())
+
+    @property
+    def plain(self) -> bool:
+        """Columns alone, over every row: what a natural-key lookup can use."""
+        return self.where is None and all(isinstance(part, Column) for part in self.parts)
+
+    def on(
+        self, columns: Mapping[str, ColumnElement[Any]]
+    ) -> tuple[list[ColumnElement[Any]], ColumnElement[bool] | None]:
+        """The key's parts and WHERE with each of the table's columns replaced by
+        ``columns[name]`` (a temporary table's, to compare rows not yet written)."""
+        table = self.columns[0].table
+
+        def replace(element: Any, **kw: Any) -> Any:
+            if isinstance(element, Column) and element.table is table:
+                return columns[element.name]
+            return None
+
+        parts = [replacement_traverse(part, {}, replace) for part in self.parts]
+        where = None if self.where is None else replacement_traverse(self.where, {}, replace)
+        return parts, where
+
+
+def _columns_in(element: ColumnElement[Any]) -> list[Column[Any]]:
+    return [found for found in iterate(element) if isinstance(found, Column)]
+
+
+def unique_keys(table: Table, dialect: str | None = None) -> list[UniqueKey]:
+    """Everything the table keeps unique: constraints, the primary key, unique indexes
+    (on columns or expressions, and on ``dialect`` partial ones with their WHERE)."""
+    keys: list[UniqueKey] = []
     for constraint in table.constraints:
         if constraint.__visit_name__ in {"unique_constraint", "primary_key_constraint"}:
-            keys.append(tuple(constraint.columns))  # type: ignore[attr-defined]
+            keys.append(UniqueKey(tuple(constraint.columns)))  # type: ignore[attr-defined]
     for index in table.indexes:
-        if index.unique and all(isinstance(part, Column) for part in index.expressions):
-            keys.append(tuple(index.columns))
-    seen: set[tuple[str, ...]] = set()
+        if not index.unique:
+            continue
+        where = None
+        if dialect is not None:
+            options = index.dialect_options.get(dialect)
+            where = options.get("where") if options is not None else None
+        keys.append(UniqueKey(tuple(index.expressions), where))  # type: ignore[arg-type]
+    seen: set[str] = set()
     distinct = []
     for key in keys:
-        names = tuple(column.name for column in key)
-        if key and names not in seen:
-            seen.add(names)
+        spelled = repr([str(part) for part in key.parts] + [str(key.where)])
+        if key.parts and spelled not in seen:
+            seen.add(spelled)
             distinct.append(key)
     return distinct
 
 
 def keys_filled(
-    table: Table, columns: Sequence[Column[Any]]
-) -> list[tuple[tuple[Column[Any], ...], list[int]]]:
+    table: Table, columns: Sequence[Column[Any]], dialect: str
+) -> list[tuple[UniqueKey, list[int]]]:
     """The unique keys of ``table`` whose columns are all among ``columns``, each with
-    the positions of its columns in ``columns``."""
+    the positions of its columns (:attr:`UniqueKey.columns`) in ``columns``."""
     positions = {column.name: position for position, column in enumerate(columns)}
     return [
-        (key, [positions[column.name] for column in key])
-        for key in unique_keys(table)
-        if all(column.name in positions for column in key)
+        (key, [positions[column.name] for column in key.columns])
+        for key in unique_keys(table, dialect)
+        if all(column.name in positions for column in key.columns)
     ]
 
 
 def unique_alone(column: Column[Any]) -> bool:
-    return any(key == (column,) for key in unique_keys(column.table))
+    return any(key.plain and key.parts == (column,) for key in unique_keys(column.table))
 
 
 def base_type(type_: TypeEngine[Any]) -> TypeEngine[Any]:

@@ -4,7 +4,9 @@ Two values are one key when the database says so: on MySQL and MariaDB a
 case- and accent-insensitive collation makes ``jose`` and ``José`` one
 username, on PostgreSQL and SQLite they are two. So the keys of the input
 (with the line they are on) are copied into a temporary table, each column
-with its own type, and the database compares them. That also keeps the
+with its own type, and the database compares them, by the key's own
+expressions (``lower(name)``) and only among the rows a partial index
+covers. That also keeps the
 seed's memory flat however long the input: the keys wait on the server,
 not in this process.
 """
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, and_, func, select
 from sqlalchemy.engine import Connection
 
+from seeding.columns import UniqueKey
 from seeding.staging import temporary_table
 from seeding.writers import appender_for
 
@@ -31,20 +34,20 @@ class Duplicates:
     def __init__(
         self,
         connection: Connection,
-        keys: Sequence[tuple[str, Sequence[Column[Any]], list[int]]],
+        keys: Sequence[tuple[str, UniqueKey, list[int]]],
         resources: ExitStack,
     ) -> None:
-        """``keys``: (heading to report, the key's columns, their positions in a row)."""
+        """``keys``: (heading to report, the key, the positions of its columns in a row)."""
         self.connection = connection
         # One staging row per input row: its line and every column of any key.
         self.positions = sorted({position for _, _, positions in keys for position in positions})
         if not self.positions:
-            self.keys: list[tuple[str, list[str]]] = []
+            self.keys: list[tuple[str, UniqueKey, dict[str, str]]] = []
             return
         types = {
             position: column.type
-            for _, columns, positions in keys
-            for column, position in zip(columns, positions, strict=True)
+            for _, key, positions in keys
+            for column, position in zip(key.columns, positions, strict=True)
         }
         self.staging = resources.enter_context(
             temporary_table(
@@ -55,7 +58,15 @@ class Duplicates:
             )
         )
         self.keys = [
-            (heading, [f"c{position}" for position in positions]) for heading, _, positions in keys
+            (
+                heading,
+                key,
+                {
+                    column.name: f"c{position}"
+                    for column, position in zip(key.columns, positions, strict=True)
+                },
+            )
+            for heading, key, positions in keys
         ]
         self.append = appender_for(connection, self.staging, list(self.staging.columns))
 
@@ -74,13 +85,14 @@ class Duplicates:
 
     def report(self, report: Report) -> None:
         """Report each row whose key an earlier row has, in the order of the input."""
-        for heading, names in self.keys:
-            columns = [self.staging.c[name] for name in names]
-            first = func.min(self.staging.c.line).over(partition_by=columns).label("first")
+        for heading, key, names in self.keys:
+            parts, where = key.on({name: self.staging.c[staged] for name, staged in names.items()})
+            first = func.min(self.staging.c.line).over(partition_by=parts).label("first")
             # A key with a NULL in it never conflicts.
             numbered = (
                 select(self.staging.c.line, first)
-                .where(and_(*(column.is_not(None) for column in columns)))
+                .where(and_(*(part.is_not(None) for part in parts)))
+                .where(*(() if where is None else (where,)))
                 .subquery()
             )
             query = (

@@ -70,7 +70,7 @@ def _maker(connection: Connection, column: Column[Any]) -> Make:
         return lambda n: make_default()
     if column.foreign_keys:
         return _parent(connection, column)
-    unique = any(column.name in {c.name for c in key} for key in unique_keys(column.table))
+    unique = any(column.name in {c.name for c in key.columns} for key in unique_keys(column.table))
     return _from_type(column, unique)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
 
-from seeding.columns import Field, fields_for, keys_filled, python_default
+from seeding.columns import Field, UniqueKey, fields_for, keys_filled, python_default
 from seeding.duplicates import Duplicates
 from seeding.fake import fake_columns, fake_rows
 from seeding.records import Problem, SourceError
@@ -219,7 +219,7 @@ def _read_file(
             noting = (options.dry_run and referred_to(table)) or references.refers_to_itself
             # The writer's rows are noted too when it writes none of them.
             noting_written = noting and options.dry_run
-            keys = _keys(table, columns, fields) if keep_keys else []
+            keys = _keys(connection, table, columns, fields) if keep_keys else []
             duplicates = Duplicates(connection, keys, resources)
             writer = writer_for(connection, table, columns, resources, dry_run=options.dry_run)
             for batch in batches(rows, options.batch_size):
@@ -288,11 +288,15 @@ def _with_defaults(
 
 
 def _keys(
-    table: Table, columns: Sequence[Column[Any]], fields: Sequence[Field]
-) -> list[tuple[str, Sequence[Column[Any]], list[int]]]:
-    """The unique keys a row of ``columns`` fills: (heading to report, columns, positions)."""
+    connection: Connection, table: Table, columns: Sequence[Column[Any]], fields: Sequence[Field]
+) -> list[tuple[str, UniqueKey, list[int]]]:
+    """The unique keys a row of ``columns`` fills: (heading to report, key, positions)."""
     headings = {field.column.name: field.heading for field in fields}
     return [
-        (", ".join(headings.get(column.name, column.name) for column in key), key, positions)
-        for key, positions in keys_filled(table, columns)
+        (
+            ", ".join(headings.get(column.name, column.name) for column in key.named_by),
+            key,
+            positions,
+        )
+        for key, positions in keys_filled(table, columns, connection.dialect.name)
     ]

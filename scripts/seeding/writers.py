@@ -35,8 +35,9 @@ from sqlalchemy import Column, Table, and_, bindparam, exists, func, insert, or_
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ColumnElement
 
-from seeding.columns import database_default, keys_filled
+from seeding.columns import UniqueKey, database_default, keys_filled
 from seeding.staging import empty, temporary_table
 
 Row = Sequence[Any]
@@ -370,7 +371,7 @@ class _DryRun:
         resources: ExitStack,
     ) -> None:
         self.connection = connection
-        filled = keys_filled(table, columns)
+        filled = keys_filled(table, columns, connection.dialect.name)
         self.keys = [key for key, _ in filled]
         self.positions = sorted({position for _, positions in filled for position in positions})
         self.key_columns = [columns[position] for position in self.positions]
@@ -396,20 +397,22 @@ class _DryRun:
             read = sum(1 for _ in batch)
             return read, read
         rows = [[row[position] for position in self.positions] for row in batch]
-        staging, table = self.staging.c, self.table.c
         empty(self.connection, self.staging)
         self.append(rows)
         # An EXISTS per key, each of which can use that key's index (MySQL
         # cannot for one EXISTS over an OR of the keys).
-        present = or_(
-            *(
-                exists().where(
-                    and_(*(table[column.name] == staging[column.name] for column in key))
-                )
-                for key in self.keys
-            )
-        )
+        present = or_(*(self._present(key) for key in self.keys))
         absent = self.connection.execute(
             select(func.count()).select_from(self.staging).where(~present)
         ).scalar_one()
         return len(rows), int(absent)
+
+    def _present(self, key: UniqueKey) -> ColumnElement[bool]:
+        """Whether the table has a row with a staged row's ``key`` (as the database compares)."""
+        assert self.staging is not None
+        staged, where = key.on({column.name: column for column in self.staging.c})
+        stored, stored_where = key.on({column.name: column for column in self.table.c})
+        conditions = [a == b for a, b in zip(stored, staged, strict=True)]
+        # A partial index: only rows it covers, on both sides.
+        conditions += [c for c in (where, stored_where) if c is not None]
+        return exists().where(and_(*conditions))
