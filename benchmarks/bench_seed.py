@@ -128,10 +128,9 @@ def posts_table(metadata: Any) -> Any:
 
 
 def seed_posts(csv_path: str) -> None:
-    from seeding.inputs import open_file
-    from seeding.loader import Options
-    from seeding.run import seed
-
+    from dbkit.seeding.inputs import open_file
+    from dbkit.seeding.loader import Options
+    from dbkit.seeding.run import seed
     from models import Base
 
     table = posts_table(Base.metadata)
@@ -141,7 +140,7 @@ def seed_posts(csv_path: str) -> None:
 def create_posts_table(url: str) -> None:
     from sqlalchemy import MetaData, Table
 
-    from models.database import make_engine
+    from dbkit.database import make_engine
 
     engine = make_engine(url)
     try:
@@ -156,7 +155,7 @@ def create_posts_table(url: str) -> None:
 def drop_posts_table(url: str) -> None:
     from sqlalchemy import MetaData, Table
 
-    from models.database import ConnectionFailed, run_with_connection
+    from dbkit.database import ConnectionFailed, run_with_connection
 
     def drop(connection: Any) -> None:
         Table(POSTS, MetaData()).drop(connection, checkfirst=True)

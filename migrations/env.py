@@ -28,8 +28,7 @@ from sqlalchemy import URL, Engine, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from models import Base, autogenerate
-from models.database import (
+from dbkit.database import (
     ConfigurationError,
     ConnectionFailed,
     display_url,
@@ -39,7 +38,7 @@ from models.database import (
     migration_database_url,
     run_with_connection,
 )
-from models.migration_lock import (
+from dbkit.migrations.lock import (
     MigrationLockTimeout,
     MigrationSettings,
     lock_timeout_message,
@@ -49,7 +48,8 @@ from models.migration_lock import (
     statement_limits,
     write_statement_limits,
 )
-from models.sqlite_foreign_keys import check_after_each_revision, foreign_keys_off
+from dbkit.migrations.sqlite_foreign_keys import check_after_each_revision, foreign_keys_off
+from models import Base, autogenerate
 
 config = context.config
 if config.config_file_name is not None:

@@ -30,7 +30,7 @@ from alembic.config import CommandLine, Config
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from models.database import PROJECT_ROOT
+from dbkit.database import PROJECT_ROOT
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 SEED_SCRIPT = PROJECT_ROOT / "scripts" / "seed.py"
@@ -148,7 +148,7 @@ def alembic_here(
 
 def seed_here(*args: str, database: URL, **settings: str) -> subprocess.CompletedProcess[str]:
     """``python scripts/seed.py ARGS`` through its main(), in this process."""
-    import seed  # scripts/ is on pytest's pythonpath
+    from dbkit.seeding import cli as seed
 
     argv = list(args)
     return _here(lambda: sys.exit(seed.main(argv)), argv, database, settings)

@@ -18,8 +18,8 @@ from sqlalchemy import URL, Engine, make_url, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from models.database import display_url, make_engine
-from models.revisions import alembic_config
+from dbkit.database import display_url, make_engine
+from dbkit.migrations.revisions import alembic_config
 from tests import commands
 from tests.histories import History, new_history
 from tests.migration_checks import migrate

@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 
-from models.database import PROJECT_ROOT
+from dbkit.database import PROJECT_ROOT
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
 # add()'s default parent: the revision it added last.

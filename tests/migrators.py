@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import URL, inspect, text
 
-from models.database import make_engine
+from dbkit.database import make_engine
 from tests import commands
 from tests.histories import History
 from tests.scratch import BACKEND

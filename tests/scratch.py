@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import URL, make_url, pool
 
-from models.database import make_engine
+from dbkit.database import make_engine
 
 
 def backend_name(url: URL) -> str:

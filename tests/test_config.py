@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, Column, Integer, MetaData, Table, insert, make_url, select, text
 
-from models.database import (
+from dbkit.database import (
     DEFAULT_SQLITE_PATH,
     ConfigurationError,
     database_url,

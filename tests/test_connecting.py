@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, make_url, pool, text
 
-from models.database import make_engine
+from dbkit.database import make_engine
 from tests import commands
 from tests.scratch import BACKEND, SERVER_URL
 

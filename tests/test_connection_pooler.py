@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import URL, Engine, pool, text
 from sqlalchemy.exc import DBAPIError
 
-from models.database import make_engine
-from models.migration_lock import POSTGRES_LOCK_KEY
+from dbkit.database import make_engine
+from dbkit.migrations.lock import POSTGRES_LOCK_KEY
 from tests import commands
 from tests.histories import History
 from tests.migrators import (

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import URL, pool, text
 from sqlalchemy.exc import DBAPIError
 
-from models.database import make_engine
+from dbkit.database import make_engine
 from tests import commands
 from tests.scratch import BACKEND, SERVER_URL
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import make_url
 
-from models.database import PROJECT_ROOT
+from dbkit.database import PROJECT_ROOT
 from tests.histories import new_history
 
 # Files and commands only, no database: these run once, in the SQLite run.

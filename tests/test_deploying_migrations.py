@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import URL, make_url, text
 
-from models.database import make_engine
+from dbkit.database import make_engine
 from tests import commands
 from tests.histories import History
 from tests.migrators import (

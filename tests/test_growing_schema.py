@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import URL, make_url, text
 
-from models.database import make_engine
+from dbkit.database import make_engine
 from tests import commands
 from tests.app_history import app_history
 from tests.histories import History, new_history

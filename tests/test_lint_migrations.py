@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import lint_migrations
-from models.database import PROJECT_ROOT
+from dbkit.database import PROJECT_ROOT
+from dbkit.lint import operations as lint_migrations
 from tests.histories import UPGRADE_LINE, History
 
 # The linter reads files and needs no database: these run once, in the SQLite run.

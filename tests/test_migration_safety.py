@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import URL, make_url
 
-from models.revisions import ALEMBIC_INI
+from dbkit.migrations.revisions import ALEMBIC_INI
 from tests.histories import MIGRATIONS
 from tests.migration_checks import (
     check_data_survives,

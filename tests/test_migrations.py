@@ -2,8 +2,8 @@
 
 from sqlalchemy import URL, inspect
 
+from dbkit.database import make_engine
 from models import Base
-from models.database import make_engine
 from tests import commands
 
 

@@ -27,15 +27,15 @@ from typing import BinaryIO
 
 import pytest
 from alembic.config import Config
-from seeding import sources
-from seeding.loader import Options, Source, load
-from seeding.run import Project
-from seeding.sources import read_json
-from seeding.validation import SHOWN_PROBLEMS
 from sqlalchemy import URL, Engine, func, insert, select, text
 
-import seed
-from models.database import PROJECT_ROOT, make_engine
+from dbkit.database import PROJECT_ROOT, make_engine
+from dbkit.seeding import cli as seed
+from dbkit.seeding import sources
+from dbkit.seeding.loader import Options, Source, load
+from dbkit.seeding.run import Project
+from dbkit.seeding.sources import read_json
+from dbkit.seeding.validation import SHOWN_PROBLEMS
 from tests import commands
 from tests.histories import new_history
 from tests.migration_checks import migrate
@@ -57,8 +57,8 @@ SHOP_SEED_SCRIPT = """\
 import sys
 from pathlib import Path
 
-import seed
-from seeding.run import Project
+from dbkit.seeding import cli as seed
+from dbkit.seeding.run import Project
 
 from tests.shop import Shop
 

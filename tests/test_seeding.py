@@ -21,12 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seeding.fake import CannotGenerate, fake_rows
-from seeding.inputs import InputError, dependency_order, seed_directory
-from seeding.loader import InvalidInput, LoadResult, Options, Source, load
-from seeding.records import SourceError
-from seeding.references import Unwritten
-from seeding.run import load_all
 from sqlalchemy import (
     URL,
     Boolean,
@@ -44,7 +38,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import aliased
 
-from models.database import run_with_connection
+from dbkit.database import run_with_connection
+from dbkit.seeding.fake import CannotGenerate, fake_rows
+from dbkit.seeding.inputs import InputError, dependency_order, seed_directory
+from dbkit.seeding.loader import InvalidInput, LoadResult, Options, Source, load
+from dbkit.seeding.records import SourceError
+from dbkit.seeding.references import Unwritten
+from dbkit.seeding.run import load_all
 from tests.migration_checks import connected
 from tests.scratch import BACKEND, SERVER_URL, scratch_database
 from tests.shop import MAPPERS, Author, Post, Shop, Tag, Topic

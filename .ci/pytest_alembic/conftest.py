@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, pool
 
-from models.database import make_engine
-from models.revisions import ALEMBIC_INI
+from dbkit.database import make_engine
+from dbkit.migrations.revisions import ALEMBIC_INI
 from tests.scratch import SERVER_URL, scratch_database
 
 

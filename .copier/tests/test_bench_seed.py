@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from models.database import PROJECT_ROOT
+from dbkit.database import PROJECT_ROOT
 from tests.scratch import scratch_database
 
 BENCH = PROJECT_ROOT / "benchmarks" / "bench_seed.py"
@@ -53,9 +53,9 @@ def test_the_raw_side_loads_the_rows_the_seed_generates() -> None:
     """Otherwise the two sides of the comparison would not do the same work."""
     import importlib.util
 
-    from seeding.fake import fake_rows
     from sqlalchemy import create_engine
 
+    from dbkit.seeding.fake import fake_rows
     from models import Base
 
     spec = importlib.util.spec_from_file_location("bench_seed", BENCH)

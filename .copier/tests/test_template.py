@@ -19,7 +19,7 @@ import pytest
 import yaml
 from copier import run_copy, run_update
 
-from models.database import PROJECT_ROOT
+from dbkit.database import PROJECT_ROOT
 from tests.scratch import scratch_database
 
 SERVERS = {

@@ -2,8 +2,8 @@
 
 from sqlalchemy import URL, func, select
 
+from dbkit.database import make_engine
 from models import User
-from models.database import make_engine
 from tests import commands
 
 SAMPLE_COUNT = 4

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, select
 
+from dbkit.database import make_engine
 from models import User
-from models.database import make_engine
 from tests import commands
 
 

@@ -33,15 +33,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from seeding.fake import CannotGenerate
-from seeding.inputs import FORMATS, InputError, open_file, seed_directory, table_named
-from seeding.loader import DEFAULT_BATCH_SIZE, InvalidInput, LoadResult, Options, Source
-from seeding.records import SourceError
-from seeding.run import PROJECT, SQLITE_WAIT_SECONDS, NotMigratedError, Project, seed
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from tqdm import tqdm
 
-from models.database import (
+from dbkit.database import (
     ConfigurationError,
     ConnectionFailed,
     database_url,
@@ -49,6 +44,11 @@ from models.database import (
     is_interruption,
     is_refusal,
 )
+from dbkit.seeding.fake import CannotGenerate
+from dbkit.seeding.inputs import FORMATS, InputError, open_file, seed_directory, table_named
+from dbkit.seeding.loader import DEFAULT_BATCH_SIZE, InvalidInput, LoadResult, Options, Source
+from dbkit.seeding.records import SourceError
+from dbkit.seeding.run import PROJECT, SQLITE_WAIT_SECONDS, NotMigratedError, Project, seed
 
 # A batch is held in memory on some paths; past this there is nothing to gain.
 MAX_BATCH_SIZE = 1_000_000

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple, TextIO
 
-from seeding.records import Problem, SourceError
+from dbkit.seeding.records import Problem, SourceError
 
 RawRow = tuple[int, list[Any] | None, str | None]
 

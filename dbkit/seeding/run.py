@@ -14,11 +14,11 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapper
 
+from dbkit.database import PROJECT_ROOT, display_url, run_with_connection
+from dbkit.migrations.revisions import ALEMBIC_INI, current_revisions
+from dbkit.seeding.loader import LoadResult, Options, Source, load
+from dbkit.seeding.references import Unwritten
 from models import Base
-from models.database import PROJECT_ROOT, display_url, run_with_connection
-from models.revisions import ALEMBIC_INI, current_revisions
-from seeding.loader import LoadResult, Options, Source, load
-from seeding.references import Unwritten
 
 # How long a seed waits for another process writing to the same SQLite file
 # (another seed, a migration) before it gives up.

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from seeding.columns import Field
-from seeding.records import InvalidValue, Problem
-from seeding.sources import RawRow
+from dbkit.seeding.columns import Field
+from dbkit.seeding.records import InvalidValue, Problem
+from dbkit.seeding.sources import RawRow
 
 SHOWN_PROBLEMS = 20
 # Rows checked together, a column at a time.

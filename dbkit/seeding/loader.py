@@ -19,14 +19,14 @@ from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
 
-from seeding.columns import Field, UniqueKey, fields_for, keys_filled, python_default
-from seeding.duplicates import Duplicates
-from seeding.fake import fake_columns, fake_rows
-from seeding.records import Problem, SourceError
-from seeding.references import References, Unwritten, referred_to
-from seeding.sources import READERS
-from seeding.validation import Checker
-from seeding.writers import batches, writer_for
+from dbkit.seeding.columns import Field, UniqueKey, fields_for, keys_filled, python_default
+from dbkit.seeding.duplicates import Duplicates
+from dbkit.seeding.fake import fake_columns, fake_rows
+from dbkit.seeding.records import Problem, SourceError
+from dbkit.seeding.references import References, Unwritten, referred_to
+from dbkit.seeding.sources import READERS
+from dbkit.seeding.validation import Checker
+from dbkit.seeding.writers import batches, writer_for
 
 DEFAULT_BATCH_SIZE = 20_000
 Pair = tuple[int, list[Any]]  # (line, row)

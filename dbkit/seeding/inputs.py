@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, Table
 
-from seeding.loader import Source
+from dbkit.seeding.loader import Source
 
 FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl"}
 

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from seeding.columns import base_type, python_default, seedable_columns, unique_keys
+from dbkit.seeding.columns import base_type, python_default, seedable_columns, unique_keys
 
 Make = Callable[[int], Any]
 EPOCH = datetime(2000, 1, 1)

@@ -42,7 +42,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from models.database import ConfigurationError, seconds_setting, setting
+from dbkit.database import ConfigurationError, seconds_setting, setting
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 SQLite cannot alter most of a table in place, so Alembic's batch mode copies
 it: create a new table, copy the rows, drop the old one, rename the new one.
-With ``PRAGMA foreign_keys = ON`` (which :func:`models.database.make_engine`
+With ``PRAGMA foreign_keys = ON`` (which :func:`dbkit.database.make_engine`
 sets for the app and the seed), dropping the old ``users`` table deletes
 every ``posts`` row that refers to it through ``ON DELETE CASCADE``, or fails
 without it. The pragma cannot change inside a transaction, so it is switched

@@ -48,7 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from sqlalchemy.types import TypeEngine
 
-from seeding.records import InvalidValue
+from dbkit.seeding.records import InvalidValue
 
 # (What CSV text must look like to be a whole number; no more digits than
 # a 64-bit integer has, so that int() never works on a huge string.)

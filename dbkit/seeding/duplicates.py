@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, and_, func, select
 from sqlalchemy.engine import Connection
 
-from seeding.columns import UniqueKey
-from seeding.staging import temporary_table
-from seeding.writers import appender_for
+from dbkit.seeding.columns import UniqueKey
+from dbkit.seeding.staging import temporary_table
+from dbkit.seeding.writers import appender_for
 
 Report = Callable[[int, str, str], None]
 Row = Sequence[Any]

@@ -28,9 +28,9 @@ from sqlalchemy import BigInteger, Column, String, Table, any_, bindparam, func,
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from seeding.columns import Field, Reference, base_type, unique_alone
-from seeding.staging import empty, temporary_table
-from seeding.writers import appender_for
+from dbkit.seeding.columns import Field, Reference, base_type, unique_alone
+from dbkit.seeding.staging import empty, temporary_table
+from dbkit.seeding.writers import appender_for
 
 Report = Callable[[int, str, str], None]
 Pair = tuple[int, list[Any]]  # (line, row)

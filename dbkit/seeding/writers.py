@@ -37,8 +37,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
-from seeding.columns import UniqueKey, database_default, keys_filled
-from seeding.staging import empty, temporary_table
+from dbkit.seeding.columns import UniqueKey, database_default, keys_filled
+from dbkit.seeding.staging import empty, temporary_table
 
 Row = Sequence[Any]
 T = TypeVar("T")

@@ -39,12 +39,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbkit.database import PROJECT_ROOT
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = PROJECT_ROOT / "migrations" / "versions"
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 MARKER = re.compile(r"#\s*migration-lint:\s*ignore\[([a-z0-9,:\s-]+)\]")

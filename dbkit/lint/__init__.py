@@ -1,0 +1,1 @@
+"""The migration linter: operations that are dangerous on a live database."""
