@@ -2,12 +2,12 @@
 
 The database is MIGRATION_DATABASE_URL if it is set, else the one configured
 for the whole project (DATABASE_URL, then .env, then the default SQLite
-file); see models/database.py. A run holds the run lock, so app instances
+file); see dbkit/database.py. A run holds the run lock, so app instances
 that all run ``alembic upgrade head`` as they start take turns, and its
 statements give up on table locks after MIGRATION_TABLE_LOCK_TIMEOUT seconds
-(models/migration_lock.py). On SQLite,
+(dbkit/migrations/lock.py). On SQLite,
 foreign keys are off while revisions run and checked after each one
-(models/sqlite_foreign_keys.py).
+(dbkit/migrations/sqlite_foreign_keys.py).
 
 Tests may hand in their own connection through
 ``config.attributes["connection"]`` (no lock is taken then), and the metadata
@@ -38,6 +38,7 @@ from dbkit.database import (
     migration_database_url,
     run_with_connection,
 )
+from dbkit.migrations import autogenerate
 from dbkit.migrations.lock import (
     MigrationLockTimeout,
     MigrationSettings,
@@ -49,7 +50,7 @@ from dbkit.migrations.lock import (
     write_statement_limits,
 )
 from dbkit.migrations.sqlite_foreign_keys import check_after_each_revision, foreign_keys_off
-from models import Base, autogenerate
+from models import Base
 
 config = context.config
 if config.config_file_name is not None:
@@ -112,7 +113,7 @@ def do_run_migrations(connection: Connection, settings: MigrationSettings | None
     sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
-        # Our SQLite engine emits BEGIN itself (models/database.py), which
+        # Our SQLite engine emits BEGIN itself (dbkit/database.py), which
         # makes its DDL transactional too.
         transactional_ddl=True if sqlite else None,
         on_version_apply=check_after_each_revision if sqlite else None,

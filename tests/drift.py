@@ -81,7 +81,7 @@ def describe_diff(diff: Any) -> str:
             f"{table}: column {column}: {what} {_shown(in_models)} in the models, "
             f"{_shown(in_database)} in the database"
         )
-    if kind in {"add_enum_type", "remove_enum_type"}:  # models/autogenerate.py's own
+    if kind in {"add_enum_type", "remove_enum_type"}:  # dbkit/migrations/autogenerate.py's own
         where = IN_MODELS if kind.startswith("add_") else IN_DATABASE
         return f"enum type {diff[1].name}: {where}"
     if kind.startswith(("add_", "remove_")):

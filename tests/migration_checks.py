@@ -46,9 +46,10 @@ from sqlalchemy.exc import CircularDependencyError, DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbkit.database import make_engine
+from dbkit.migrations import autogenerate
 from dbkit.migrations.revisions import alembic_config
 from dbkit.migrations.sqlite_foreign_keys import foreign_keys_off
-from models import Base, autogenerate
+from models import Base
 from tests import commands
 from tests.accepted import Accepted
 from tests.drift import describe_diffs

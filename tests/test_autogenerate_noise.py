@@ -1,6 +1,6 @@
 """No false drift: what a backend only reflects differently is not a difference.
 
-Each case is a correct model that autogenerate, before models/autogenerate.py
+Each case is a correct model that autogenerate, before dbkit/migrations/autogenerate.py
 normalised it, reported as drift on some backend forever after. Every case
 runs on every backend: a correct schema must be clean everywhere. The last
 tests show the same comparisons still catch a real difference.

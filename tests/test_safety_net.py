@@ -360,7 +360,7 @@ def test_a_foreign_key_that_differs_only_in_on_delete_is_one_drift_line(
 def test_an_enum_type_the_models_no_longer_have_is_drift_not_a_crash(
     tmp_path: Path, empty_database_url: URL
 ) -> None:
-    """Autogenerate drops the table and its enum type (models/autogenerate.py's own
+    """Autogenerate drops the table and its enum type (dbkit/migrations/autogenerate.py's own
     operation), which `alembic check` must be able to list."""
     history = new_history(tmp_path, sa.MetaData())
     history.add(

@@ -77,9 +77,8 @@ class ShopProject:
     script: Path
 
     def settings(self) -> dict[str, str]:
-        """The environment the script needs: seed.py's modules and the tests' models."""
-        scripts = PROJECT_ROOT / "scripts"
-        return {"PYTHONPATH": os.pathsep.join([str(scripts), str(PROJECT_ROOT)])}
+        """The environment the script needs: the tests' models."""
+        return {"PYTHONPATH": str(PROJECT_ROOT)}
 
     def args(self, *args: str) -> list[str]:
         """The arguments to ``python`` that run the shop's seed with ``args``."""

@@ -1,0 +1,13 @@
+"""Flag migration operations that are dangerous on a live production database.
+
+    python scripts/lint_migrations.py --help
+
+The linter lives in dbkit.lint; this file runs it from a checkout.
+"""
+
+import sys
+
+from dbkit.lint.operations import main
+
+if __name__ == "__main__":
+    sys.exit(main())
