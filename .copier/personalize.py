@@ -69,6 +69,8 @@ def main() -> None:
     root = Path.cwd()
     personalize_pyproject(root / "pyproject.toml", args.name, args.description, args.author)
     personalize_readme(root / "README.md", args.name, args.description)
+    for page in sorted((root / "docs").glob("*.md")):
+        page.write_text(TEMPLATE_ONLY.sub("", page.read_text()))
     personalize_env_example(root / ".env.example", args.database)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import make_url
 
 from dbkit.database import PROJECT_ROOT
 from tests.histories import new_history
+from tests.markdown_links import broken_links
 
 # Files and commands only, no database: these run once, in the SQLite run.
 pytestmark = pytest.mark.no_database
@@ -155,3 +156,22 @@ def test_a_stale_diagram_is_caught(tmp_path: Path) -> None:
     assert stale != text
     readme.write_text(stale)
     assert paracelsus_check(readme).returncode != 0
+
+
+def test_every_link_in_the_documentation_resolves() -> None:
+    pages = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+    assert [broken for page in pages for broken in broken_links(page)] == []
+
+
+def test_a_broken_link_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "other.md").write_text("# Other page\n\n## A section\n")
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# Page\n[fine](other.md#a-section) [here](#page) [web](https://example.com)\n"
+        "[gone](missing.md) [no heading](other.md#nothing) [not here](#elsewhere)\n"
+    )
+    assert broken_links(page) == [
+        "page.md: missing.md: no such file",
+        "page.md: other.md#nothing: no such heading",
+        "page.md: #elsewhere: no such heading",
+    ]

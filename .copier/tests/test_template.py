@@ -20,6 +20,7 @@ import yaml
 from copier import run_copy, run_update
 
 from dbkit.database import PROJECT_ROOT
+from tests.markdown_links import broken_links
 from tests.scratch import scratch_database
 
 SERVERS = {
@@ -89,13 +90,21 @@ def test_a_renamed_project_with_the_same_layout(template: Path, tmp_path: Path) 
     assert "Start a new project" not in readme
     assert "## Update from the template" in readme
 
-    kept = ["models", "migrations", "alembic.ini", "scripts", "tests", ".env.example"]
+    kept = ["models", "dbkit", "migrations", "alembic.ini", "scripts", "tests", ".env.example"]
+    kept += ["docs/seeding.md", "docs/safety-net.md"]
     kept += [".github/workflows/ci.yml", ".pre-commit-config.yaml", "compose.yaml"]
     for kept_file in kept:
         assert (project / kept_file).exists(), kept_file
     answers_template = "{{ _copier_conf.answers_file }}.jinja"
-    for left_out in ("copier.yml", ".copier", ".ci", "tests/real_histories", answers_template):
-        assert not (project / left_out).exists(), left_out
+    left_out = ["copier.yml", ".copier", ".ci", "tests/real_histories", answers_template]
+    left_out += ["docs/benchmarks.md", "docs/real-histories.md"]
+    for left_out_file in left_out:
+        assert not (project / left_out_file).exists(), left_out_file
+    for page in (project / "docs").glob("*.md"):
+        assert "template-only" not in page.read_text(), page.name
+    # The README and docs/ link only to what the new project has.
+    pages = [project / "README.md", *(project / "docs").glob("*.md")]
+    assert [broken for page in pages for broken in broken_links(page)] == []
     assert sorted(p.name for p in (project / "migrations/versions").glob("*.py")) == sorted(
         p.name for p in (PROJECT_ROOT / "migrations/versions").glob("*.py")
     )
