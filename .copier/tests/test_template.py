@@ -216,3 +216,127 @@ def test_a_generated_project_passes_its_own_checks(
         run_in(project, python, "scripts/seed.py", env=env)
         run_in(project, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", env=env)
     assert sys.executable != str(python)
+
+
+# The template's last commit before its machinery moved into dbkit: projects
+# generated from it have models/database.py, scripts/seeding/ and so on.
+BEFORE_THE_MOVE = "796b7af01aa6ee518f8b3ef0550aff0df7be7611"
+
+POST_MODEL = """\
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class Post(Base):
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+"""
+POST_REVISION = '''\
+"""add posts
+
+Revision ID: 5e1f0c2a9b7d
+Revises: 2fb5202bc463
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "5e1f0c2a9b7d"
+down_revision = "2fb5202bc463"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "posts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_posts_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
+    )
+    with op.batch_alter_table("posts") as batch_op:
+        batch_op.create_index(batch_op.f("ix_posts_user_id"), ["user_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("posts") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_posts_user_id"))
+    op.drop_table("posts")
+'''
+
+
+def test_a_project_made_before_the_move_updates_cleanly(tmp_path: Path) -> None:
+    """Generated with the machinery in models/ and scripts/, grown by its user (a model
+    with a foreign key and its revision, committed), updated to today's layout: no
+    conflict, the user's work kept, and the project migrates and passes its tests."""
+    source = tmp_path / "template"
+    git("clone", "-q", str(PROJECT_ROOT), str(source), cwd=tmp_path)
+    found = subprocess.run(["git", "cat-file", "-e", f"{BEFORE_THE_MOVE}^{{commit}}"], cwd=source)
+    assert found.returncode == 0, "the template's history is needed: run from a full clone"
+    project = tmp_path / "acme"
+    run_copy(
+        str(source), project, data={"project_name": "acme_db"}, defaults=True, unsafe=True,
+        vcs_ref=BEFORE_THE_MOVE, quiet=True,
+    )  # fmt: skip
+    assert (project / "models" / "database.py").exists()  # the old layout
+    git("init", "-q", "-b", "main", cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "generated", cwd=project)
+
+    (project / "models" / "post.py").write_text(POST_MODEL)
+    init = project / "models" / "__init__.py"
+    init.write_text(
+        init.read_text()
+        .replace("from models.user", "from models.post import Post\nfrom models.user")
+        .replace('__all__ = ["Base", "User"]', '__all__ = ["Base", "Post", "User"]')
+    )  # fmt: skip
+    revision = project / "migrations" / "versions" / "2026_12_01_0900-5e1f0c2a9b7d_add_posts.py"
+    revision.write_text(POST_REVISION)
+    # The diagram, redrawn as the everyday workflow says.
+    subprocess.run(
+        [sys.executable, "-m", "paracelsus.cli", "inject", "README.md"],
+        cwd=project, env={**os.environ, "PYTHONPATH": str(project)}, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    assert "posts {" in (project / "README.md").read_text()
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "add posts", cwd=project)
+
+    run_update(project, defaults=True, unsafe=True, vcs_ref="HEAD", overwrite=True, quiet=True)
+
+    status = git("status", "--porcelain", cwd=project)
+    assert "UU " not in status, status
+    assert ".rej" not in status, status
+    conflicted = subprocess.run(
+        ["git", "grep", "-l", "-e", "^<<<<<<< ", "--", "."], cwd=project, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert conflicted.stdout == "", conflicted.stdout
+    assert (project / "models" / "post.py").read_text() == POST_MODEL
+    assert revision.read_text() == POST_REVISION
+    assert "posts {" in (project / "README.md").read_text()
+    assert (project / "dbkit" / "database.py").exists()
+    assert not (project / "models" / "database.py").exists()
+    assert not (project / "scripts" / "seeding").exists()
+
+    environment = tmp_path / "venv"
+    venv.create(environment, with_pip=True)
+    python = environment / "bin" / "python"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "MIGRATION_DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV"}
+    }
+    run_in(project, python, "-m", "pip", "install", "--quiet", "-e", ".[test]", env=env)
+    run_in(project, python, "-m", "alembic", "upgrade", "head", env=env)
+    run_in(project, python, "scripts/seed.py", env=env)
+    run_in(project, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", env=env)
