@@ -125,8 +125,14 @@ def migrate(url: URL, config: Config, direction: str, target: str) -> None:
     else, however the history branches: ``alembic downgrade PARENT`` would
     also undo a revision of another branch that is not PARENT's ancestor, and
     a merge has no single parent to go down to.
+
+    ``config.attributes["isolation_levels"]`` (backend name: level) is the
+    isolation level a project hands its revisions a connection in, where it is
+    not the driver's default: a project whose storage connects in AUTOCOMMIT
+    writes revisions that run CREATE INDEX CONCURRENTLY as they are.
     """
     script = script_directory(config)
+    isolation_level = config.attributes.get("isolation_levels", {}).get(url.get_backend_name())
 
     def steps(revision: Any, _context: Any) -> Any:
         if direction == "upgrade":
@@ -139,6 +145,8 @@ def migrate(url: URL, config: Config, direction: str, target: str) -> None:
         return script._stamp_revs(target, revision)
 
     with connected(url) as connection:
+        if isolation_level is not None:
+            connection.execution_options(isolation_level=isolation_level)
         config.attributes["connection"] = connection
         try:
             # What `alembic upgrade|downgrade|stamp` does, with the history loaded once.

@@ -162,6 +162,29 @@ def test_every_failing_upgrade_is_caught(history: History, empty_database_url: U
     assert findings[1].startswith("revision bad0000000f2 (bad0000000f2_test.py): upgrade fails")
 
 
+@pytest.mark.backends("postgresql")
+def test_revisions_run_in_the_isolation_level_their_project_connects_in(
+    history: History, empty_database_url: URL
+) -> None:
+    """A project whose storage connects in AUTOCOMMIT (Dagster's, on PostgreSQL) writes
+    CREATE INDEX CONCURRENTLY without an autocommit_block: it fails in a transaction,
+    and passes every walk once the history says how the project connects."""
+    accounts_history(history)
+    history.add(
+        'op.create_index("ix_accounts_name", "accounts", ["name"], postgresql_concurrently=True)',
+        'op.drop_index("ix_accounts_name", "accounts", postgresql_concurrently=True)',
+    )
+    [finding] = findings_of(lambda: check_upgrade(empty_database_url, history.config()))
+    assert "CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in finding
+
+    drop_everything(empty_database_url)
+    config = history.config()
+    config.attributes["isolation_levels"] = {"postgresql": "AUTOCOMMIT"}
+    check_upgrade(empty_database_url, config)
+    drop_everything(empty_database_url)
+    check_stairway(empty_database_url, config)
+
+
 def stairway_failure(history: History, url: URL, upgrade: str, downgrade: str) -> str:
     """The one finding of the stairway check on ``history`` plus a broken revision."""
     revision = history.add(upgrade, downgrade, revision="bad000000d00")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from importlib.abc import Traversable
 from pathlib import Path
 
+from alembic.config import Config
 from sqlalchemy import MetaData
 
 from tests.histories import History, new_history
@@ -97,6 +98,18 @@ class Baseline:
     downgrade: str
 
 
+@dataclass
+class PortedHistory(History):
+    """A history whose config says how the project connects to run its revisions."""
+
+    isolation_levels: Mapping[str, str] = field(default_factory=dict)
+
+    def config(self) -> Config:
+        config = super().config()
+        config.attributes["isolation_levels"] = self.isolation_levels
+        return config
+
+
 @dataclass(frozen=True)
 class RealHistory:
     name: str
@@ -116,6 +129,9 @@ class RealHistory:
     wheel: Wheel | None = None
     files: tuple[str, ...] = ()
     stand_ins: Mapping[str, str] = field(default_factory=dict)
+    # The isolation level (by backend name) of the connection the project
+    # runs its revisions on, where it is not the driver's default.
+    isolation_levels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def accepted_file(self) -> Path:
@@ -138,7 +154,8 @@ class RealHistory:
             sys.path.insert(0, str(directory / "project"))
         for module in self.model_modules:
             importlib.import_module(module)
-        history = new_history(directory, self.metadata())
+        made = new_history(directory, self.metadata())
+        history = PortedHistory(made.location, made.metadata, self.isolation_levels)
         first = None
         for entry in source.iterdir():
             if entry.name.endswith(".py") and entry.name != "__init__.py":
