@@ -214,6 +214,68 @@ def _mlflow_metadata() -> MetaData:
     return metadata
 
 
+DAGSTER_STORAGE = "dagster/_core/storage"
+DAGSTER_SCHEMAS = tuple(
+    f"dagster._core.storage.{storage}.schema" for storage in ("runs", "event_log", "schedules")
+)
+
+
+def _dagster_metadata() -> MetaData:
+    """Dagster's three storages (runs, event log, schedules) in one MetaData, as one
+    database holds them; each declares secondary_indexes, the same table."""
+    metadata = MetaData()
+    for module in DAGSTER_SCHEMAS:
+        schema = importlib.import_module(module)
+        storage = next(value for value in vars(schema).values() if isinstance(value, MetaData))
+        for table in storage.tables.values():
+            if table.name not in metadata.tables:
+                table.to_metadata(metadata)
+    return metadata
+
+
+# The tables Dagster 0.7.0 made with create_all() (dagster/core/storage/*/schema.py
+# of that wheel), before its first revision: the revisions carry a database
+# made by 0.7.0 up to today's schema.
+DAGSTER_0_7_0 = """
+op.create_table(
+    "runs",
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(255), unique=True),
+    sa.Column("pipeline_name", sa.String),
+    sa.Column("status", sa.String(63)),
+    sa.Column("run_body", sa.String),
+    sa.Column("create_timestamp", sa.DateTime, server_default=sa.text("CURRENT_TIMESTAMP")),
+    sa.Column("update_timestamp", sa.DateTime, server_default=sa.text("CURRENT_TIMESTAMP")),
+)
+op.create_table(
+    "run_tags",
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(255), sa.ForeignKey("runs.run_id", ondelete="CASCADE")),
+    sa.Column("key", sa.String),
+    sa.Column("value", sa.String),
+)
+op.create_table(
+    "event_logs",
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(255)),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("dagster_event_type", sa.Text),
+    sa.Column("timestamp", sa.types.TIMESTAMP),
+)
+op.create_table(
+    "schedules",
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("repository_name", sa.String(255)),
+    sa.Column("schedule_name", sa.String),
+    sa.Column("status", sa.String(63)),
+    sa.Column("schedule_body", sa.String),
+    sa.Column("create_timestamp", sa.DateTime, server_default=sa.text("CURRENT_TIMESTAMP")),
+    sa.Column("update_timestamp", sa.DateTime, server_default=sa.text("CURRENT_TIMESTAMP")),
+    sa.UniqueConstraint("repository_name", "schedule_name"),
+)
+"""
+
+
 MLFLOW_INITIAL = "from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase"
 
 HISTORIES = [
@@ -236,5 +298,73 @@ HISTORIES = [
             upgrade=f"{MLFLOW_INITIAL}\nInitialBase.metadata.create_all(op.get_bind())",
             downgrade=f"{MLFLOW_INITIAL}\nInitialBase.metadata.drop_all(op.get_bind())",
         ),
+    ),
+    RealHistory(
+        name="dagster",
+        requirement="dagster==1.13.29",
+        licence="Apache-2.0",
+        versions_package="dagster._core.storage.alembic.versions",
+        model_modules=DAGSTER_SCHEMAS,
+        metadata=_dagster_metadata,
+        # Dagster makes a new database's tables with create_all() and stamps
+        # the head; its revisions, each guarded by has_table/has_column, carry
+        # the databases older versions made up to date, back to 0.7.0's, whose
+        # tables the port's first revision makes.
+        baseline=Baseline(
+            revision="0000baseline",
+            upgrade=DAGSTER_0_7_0,
+            downgrade="\n".join(
+                f'op.drop_table("{table}")'
+                for table in ("schedules", "event_logs", "run_tags", "runs")
+            ),
+        ),
+        # Dagster's PostgreSQL storage connects in AUTOCOMMIT
+        # (dagster_postgres: create_engine(..., isolation_level="AUTOCOMMIT")),
+        # and its revisions create indexes CONCURRENTLY without an
+        # autocommit_block; its SQLite storage connects as the driver does.
+        isolation_levels={"postgresql": "AUTOCOMMIT"},
+        wheel=Wheel(
+            project="dagster",
+            version="1.13.29",
+            sha256="65f7bf2f52c0c1219cb1ca63a1f0f95a1af83d12e94ebec7598e47ee49889859",
+        ),
+        files=(
+            f"{DAGSTER_STORAGE}/sql.py",
+            f"{DAGSTER_STORAGE}/migration/utils.py",
+            f"{DAGSTER_STORAGE}/runs/schema.py",
+            f"{DAGSTER_STORAGE}/event_log/schema.py",
+            f"{DAGSTER_STORAGE}/schedules/schema.py",
+        ),
+        stand_ins={
+            # sql.py uses it only to find its own alembic.ini, which the port does not.
+            "dagster._utils.__init__": (
+                "import os\n\n\n"
+                "def file_relative_path(dunder_file, relative_path):\n"
+                "    return os.path.join(os.path.dirname(dunder_file), relative_path)\n"
+            ),
+            # migration/utils.py checks with it only that an upgrading instance is set.
+            "dagster._check": (
+                "def invariant(condition, desc=None):\n"
+                "    if not condition:\n"
+                "        raise AssertionError(desc)\n"
+                "    return True\n"
+            ),
+            # An instance with no scheduler: revisions 006 and 011 wipe the
+            # scheduler's state only when one is configured.
+            "dagster._core.instance": "class DagsterInstance:\n    scheduler = None\n",
+            # `dagster instance migrate` runs the revisions inside
+            # upgrading_instance(instance); so does every run of the port.
+            "dagster._core.storage.migration.__init__": (
+                "from dagster._core.instance import DagsterInstance\n"
+                "from dagster._core.storage.migration import utils\n\n"
+                "utils._UPGRADING_INSTANCE = DagsterInstance()\n"
+            ),
+            # Revision 001 imports the event log's table; the package's
+            # __init__ would import the whole event log storage.
+            "dagster._core.storage.event_log.__init__": (
+                "from dagster._core.storage.event_log.schema import SqlEventLogStorageTable\n\n"
+                '__all__ = ["SqlEventLogStorageTable"]\n'
+            ),
+        },
     ),
 ]
