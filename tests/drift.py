@@ -11,29 +11,34 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Column, Constraint, ForeignKeyConstraint, Index, Table, UniqueConstraint
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 
 IN_MODELS = "in the models, not in the database"
 IN_DATABASE = "in the database, not in the models"
 
 
-def _shown(value: Any) -> str:
-    """A type, default or expression as SQL-ish text, never a repr with an address."""
+def _shown(value: Any, dialect: Dialect | None) -> str:
+    """A type, default or expression as SQL-ish text, never a repr with an address.
+
+    An expression is written as ``dialect``, the database's, writes it: a
+    construct of the project's own may compile only for the backends it runs on.
+    """
     if value is None:
         return "none"
     if hasattr(value, "arg"):  # a server default wraps its expression
-        return _shown(value.arg)
+        return _shown(value.arg, dialect)
     if isinstance(value, TextClause):
         return value.text
     if isinstance(value, ClauseElement):
-        return str(value.compile(compile_kwargs={"literal_binds": True}))
+        return str(value.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     return str(value)
 
 
-def _columns(item: Index | UniqueConstraint | ForeignKeyConstraint) -> str:
+def _columns(item: Index | UniqueConstraint | ForeignKeyConstraint, dialect: Dialect | None) -> str:
     names = (
         [
-            expression.name if isinstance(expression, Column) else _shown(expression)
+            expression.name if isinstance(expression, Column) else _shown(expression, dialect)
             for expression in item.expressions
         ]
         if isinstance(item, Index)
@@ -47,27 +52,28 @@ def _name(item: Index | Constraint) -> str:
     return f"{item.name} " if isinstance(item.name, str) else ""
 
 
-def _object(kind: str, item: Any) -> tuple[str, str]:
+def _object(kind: str, item: Any, dialect: Dialect | None) -> tuple[str, str]:
     """(table, description) of an added or removed object."""
     if isinstance(item, Table):
         return item.name, "table"
     if isinstance(item, Index):
         return (
             item.table.name if item.table is not None else "?",
-            f"index {_name(item)}({_columns(item)})",
+            f"index {_name(item)}({_columns(item, dialect)})",
         )
     if isinstance(item, ForeignKeyConstraint):
         target = item.referred_table.name if item.elements else "?"
-        return item.table.name, f"foreign key {_name(item)}({_columns(item)}) to {target}"
+        return item.table.name, f"foreign key {_name(item)}({_columns(item, dialect)}) to {target}"
     if isinstance(item, UniqueConstraint):
-        return item.table.name, f"unique constraint {_name(item)}({_columns(item)})"
-    return "?", f"{kind} {_shown(item)}"
+        return item.table.name, f"unique constraint {_name(item)}({_columns(item, dialect)})"
+    return "?", f"{kind} {_shown(item, dialect)}"
 
 
-def describe_diff(diff: Any) -> str:
-    """One line for one entry of ``alembic.autogenerate.compare_metadata``'s result."""
+def describe_diff(diff: Any, dialect: Dialect | None = None) -> str:
+    """One line for one entry of ``alembic.autogenerate.compare_metadata``'s result,
+    expressions written as ``dialect`` writes them."""
     if isinstance(diff, list):  # modifications of one column come as a list of tuples
-        return "; ".join(describe_diff(part) for part in diff)
+        return "; ".join(describe_diff(part, dialect) for part in diff)
     kind = diff[0]
     if kind in {"add_column", "remove_column"}:
         _, _schema, table, column = diff
@@ -78,21 +84,21 @@ def describe_diff(diff: Any) -> str:
         _, _schema, table, column, _existing, in_database, in_models = diff
         what = kind.removeprefix("modify_")
         return (
-            f"{table}: column {column}: {what} {_shown(in_models)} in the models, "
-            f"{_shown(in_database)} in the database"
+            f"{table}: column {column}: {what} {_shown(in_models, dialect)} in the models, "
+            f"{_shown(in_database, dialect)} in the database"
         )
     if kind in {"add_enum_type", "remove_enum_type"}:  # dbkit/migrations/autogenerate.py's own
         where = IN_MODELS if kind.startswith("add_") else IN_DATABASE
         return f"enum type {diff[1].name}: {where}"
     if kind.startswith(("add_", "remove_")):
-        table, description = _object(kind, diff[1])
+        table, description = _object(kind, diff[1], dialect)
         return f"{table}: {description}: {IN_MODELS if kind.startswith('add_') else IN_DATABASE}"
-    return f"{kind}: {', '.join(_shown(part) for part in diff[1:])}"
+    return f"{kind}: {', '.join(_shown(part, dialect) for part in diff[1:])}"
 
 
-def _properties(item: Any) -> dict[str, str]:
+def _properties(item: Any, dialect: Dialect | None) -> dict[str, str]:
     """What tells two versions of one index or constraint apart, as text."""
-    properties = {"columns": _columns(item) or "none"}
+    properties = {"columns": _columns(item, dialect) or "none"}
     if isinstance(item, Index):
         properties["unique"] = str(bool(item.unique))
     if isinstance(item, ForeignKeyConstraint):
@@ -112,11 +118,11 @@ def _identity(kind: str, item: Any) -> tuple[str, str, str] | None:
     if item.name:
         return what, item.table.name, str(item.name)
     if isinstance(item, ForeignKeyConstraint):  # unnamed: known by what it links
-        return what, item.table.name, f"{_columns(item)} to {item.referred_table.name}"
+        return what, item.table.name, f"{_columns(item, None)} to {item.referred_table.name}"
     return None
 
 
-def describe_diffs(diffs: list[Any]) -> list[str]:
+def describe_diffs(diffs: list[Any], dialect: Dialect | None = None) -> list[str]:
     """One line per difference; an index or constraint autogenerate would drop and create
     again under the same name (only its ON DELETE, say, differs) is one line saying what
     differs, not two lines that seem to contradict each other."""
@@ -131,8 +137,9 @@ def describe_diffs(diffs: list[Any]) -> list[str]:
         if isinstance(diff, tuple) and diff[0].startswith("add_"):
             key = _identity(diff[0], diff[1])
             if key is not None and key in removed:
-                in_models, in_database = _properties(diff[1]), _properties(removed[key])
-                table, description = _object(diff[0], diff[1])
+                in_models = _properties(diff[1], dialect)
+                in_database = _properties(removed[key], dialect)
+                table, description = _object(diff[0], diff[1], dialect)
                 differences = [
                     f"{name} {value} in the models, {in_database.get(name)} in the database"
                     for name, value in in_models.items()
@@ -146,5 +153,5 @@ def describe_diffs(diffs: list[Any]) -> list[str]:
             if diff[0].startswith("add_"):
                 lines.append(changed[key])
             continue
-        lines.append(describe_diff(diff))
+        lines.append(describe_diff(diff, dialect))
     return lines

@@ -18,6 +18,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import URL, inspect, make_url
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from models.base import NAMING_CONVENTION
 from tests.accepted import AcceptedFileError
@@ -400,6 +402,42 @@ def test_an_enum_type_the_models_no_longer_have_is_drift_not_a_crash(
         "jobs: table: in the database, not in the models",
         "enum type job_status: in the database, not in the models",
     ]
+
+
+class RandomToken(sa.sql.functions.FunctionElement[str]):
+    """A default that, like many a project's, compiles only for the backends it runs on."""
+
+    name = "random_token"
+    inherit_cache = True
+
+
+@compiles(RandomToken, "sqlite")
+@compiles(RandomToken, "postgresql")
+@compiles(RandomToken, "mysql")
+def _random_token(element: RandomToken, compiler: SQLCompiler, **kwargs: object) -> str:
+    return "(lower(hex(randomblob(8))))" if compiler.dialect.name == "sqlite" else "(uuid())"
+
+
+def test_a_default_that_compiles_only_for_real_backends_is_shown_as_the_backend_writes_it(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "accounts",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("token", sa.String(32), server_default=RandomToken()),
+    )
+    history = new_history(tmp_path, metadata)
+    history.add(
+        'op.create_table("accounts", sa.Column("id", sa.Integer, primary_key=True), '
+        'sa.Column("token", sa.String(32)))'
+    )
+    written = "(lower(hex(randomblob(8))))" if BACKEND == "sqlite" else "(uuid())"
+    [finding] = findings_of(lambda: check_no_drift(empty_database_url, history.config()))
+    assert finding.endswith(
+        f"accounts: column token: default {written} in the models, none in the database"
+    )
 
 
 def test_an_unnamed_foreign_key_is_described_without_a_name(
