@@ -116,9 +116,11 @@ class RealHistory:
     # The project on PyPI, pinned, and its licence.
     requirement: str
     licence: str
-    # The package that holds the revision files, and the modules that
-    # register the project's models on ``metadata``'s MetaData.
-    versions_package: str
+    # The package that holds the revision files, or, for a project that keeps
+    # a history per backend, one package per backend (its dialect name: the
+    # others are skipped); and the modules that register the project's models
+    # on ``metadata``'s MetaData.
+    versions_package: str | Mapping[str, str]
     model_modules: tuple[str, ...]
     metadata: Callable[[], MetaData]
     baseline: Baseline | None = None
@@ -139,15 +141,26 @@ class RealHistory:
 
     @property
     def top_level_package(self) -> str:
-        return self.versions_package.split(".")[0]
+        packages = self.versions_package
+        first = packages if isinstance(packages, str) else next(iter(packages.values()))
+        return first.split(".")[0]
 
-    def port(self, directory: Path) -> History:
+    def versions_for(self, backend: str) -> str | None:
+        """The package of the revisions that run on ``backend``; None if the project has none."""
+        if isinstance(self.versions_package, str):
+            return self.versions_package
+        return self.versions_package.get(backend)
+
+    def port(self, directory: Path, backend: str) -> History:
         """The history in ``directory`` with the project's env.py, as an adopting team has it."""
+        versions = self.versions_for(backend)
+        if versions is None:
+            raise ValueError(f"{self.name} has no history for {backend}")
         if self.wheel is None:
-            source: Traversable = importlib.resources.files(self.versions_package)
+            source: Traversable = importlib.resources.files(versions)
         else:
             unpacked = self.wheel.unpacked()
-            source = unpacked.joinpath(*self.versions_package.split("."))
+            source = unpacked.joinpath(*versions.split("."))
             _copy_modules(unpacked, self.files, self.stand_ins, directory / "project")
             # The revisions and models import the copy, as they would import the
             # project; the checks run in this process, as Alembic's commands do.
