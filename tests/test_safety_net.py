@@ -227,6 +227,33 @@ def test_a_downgrade_that_does_not_undo_its_upgrade_is_caught(
     assert message.endswith(f"downgrade does not undo the upgrade: {difference}")
 
 
+def test_a_default_written_again_in_more_parentheses_is_the_same_default(
+    history: History, empty_database_url: URL
+) -> None:
+    """SQLite keeps a default's text as written; redundant parentheses change nothing."""
+    history.add(
+        """
+        op.create_table(
+            "tokens",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("value", sa.String(40), server_default=sa.text("(lower('A'))")),
+        )
+        """,
+        'op.drop_table("tokens")',
+    )
+    history.add(
+        'op.drop_table("tokens")',
+        """
+        op.create_table(
+            "tokens",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("value", sa.String(40), server_default=sa.text("((lower('A')))")),
+        )
+        """,
+    )
+    check_stairway(empty_database_url, history.config())
+
+
 def test_a_downgrade_that_forgets_on_delete_is_caught(
     history: History, empty_database_url: URL
 ) -> None:
