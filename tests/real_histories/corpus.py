@@ -135,9 +135,12 @@ class RealHistory:
     # runs its revisions on, where it is not the driver's default.
     isolation_levels: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def accepted_file(self) -> Path:
-        return HERE / f"{self.name}.accepted.toml"
+    def accepted_file(self, backend: str) -> Path:
+        """Beside this module; one per backend for a history per backend, whose
+        revisions have ids of their own."""
+        if isinstance(self.versions_package, str):
+            return HERE / f"{self.name}.accepted.toml"
+        return HERE / f"{self.name}.{backend}.accepted.toml"
 
     @property
     def top_level_package(self) -> str:
@@ -193,7 +196,7 @@ class RealHistory:
                 revision=baseline.revision,
                 down_revision=None,
             )
-        shutil.copy(self.accepted_file, history.location / "accepted.toml")
+        shutil.copy(self.accepted_file(backend), history.location / "accepted.toml")
         return history
 
 
