@@ -456,28 +456,6 @@ def _compiled(column_type: types.TypeEngine[Any], dialect: Dialect) -> str:
         return repr(column_type)
 
 
-def _without_outer_parentheses(sql: str) -> str:
-    """A default's expression without parentheses around the whole of it, which
-    change nothing (SQLite keeps the text as a revision wrote it)."""
-    sql = sql.strip()
-    while sql.startswith("(") and _closing_parenthesis(sql) == len(sql) - 1:
-        sql = sql[1:-1].strip()
-    return sql
-
-
-def _closing_parenthesis(sql: str) -> int:
-    """Where the parenthesis that opens ``sql`` closes (-1: nowhere), quoted text skipped."""
-    depth, quoted = 0, False
-    for position, character in enumerate(sql):
-        if character == "'":
-            quoted = not quoted
-        elif not quoted and character in "()":
-            depth += 1 if character == "(" else -1
-            if depth == 0:
-                return position
-    return -1
-
-
 def schema_snapshot(connection: Connection) -> Snapshot:
     """Everything about the schema a migration is responsible for, keyed by name, not position.
 
@@ -510,7 +488,7 @@ def schema_snapshot(connection: Connection) -> Snapshot:
             snapshot[table, f"column {column['name']}"] = {
                 "type": _compiled(column["type"], dialect),
                 "nullable": column["nullable"],
-                "default": None if default is None else _without_outer_parentheses(str(default)),
+                "default": None if default is None else autogenerate.normalized_sql(str(default)),
             }
         primary_key = kinds["pk"].get(key, {}).get("constrained_columns")
         if primary_key:

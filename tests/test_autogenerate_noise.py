@@ -120,6 +120,33 @@ def test_a_changed_json_default_is_still_drift(history: History, empty_database_
     assert difference.startswith("things: column meta: default ")
 
 
+# SQLite keeps a default's text as the revision wrote it. (MariaDB reads no
+# expression default back through SQLAlchemy, so it has nothing to compare.)
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_default_written_in_other_spacing_and_parentheses_shows_no_drift(
+    history: History, empty_database_url: URL
+) -> None:
+    created = """
+        sa.Column("code", sa.String(40), server_default=sa.text("((\\n lower( 'A  b' ) \\n))"))
+    """
+    modelled: sa.Column[object] = sa.Column(
+        "code", sa.String(40), server_default=sa.text("(lower('A  b'))")
+    )
+    assert drift_against(history, empty_database_url, created, modelled) == []
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_spacing_inside_a_quoted_default_is_still_drift(
+    history: History, empty_database_url: URL
+) -> None:
+    created = """sa.Column("code", sa.String(40), server_default=sa.text("(lower('A b'))"))"""
+    modelled: sa.Column[object] = sa.Column(
+        "code", sa.String(40), server_default=sa.text("(lower('A  b'))")
+    )
+    [difference] = drift_against(history, empty_database_url, created, modelled)
+    assert difference.startswith("things: column code: default ")
+
+
 def descending_index_drift(
     history: History, url: URL, created: str, descending: Callable[[sa.Column[int]], Any]
 ) -> list[str]:

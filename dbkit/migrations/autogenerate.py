@@ -247,6 +247,13 @@ def compare_server_default(
     rendered_metadata_default: str | None,
 ) -> bool | None:
     """False for a known equivalence, None to let Alembic compare as usual."""
+    if (
+        context.dialect.name == "sqlite"
+        and inspected_default is not None
+        and rendered_metadata_default is not None
+        and normalized_sql(inspected_default) == normalized_sql(rendered_metadata_default)
+    ):
+        return False
     if isinstance(metadata_column.type, JSON):
         # MariaDB reads a JSON default back quoted ('{}' for {}): compare the documents.
         def document(value: str | None) -> Any:
@@ -267,6 +274,38 @@ def compare_server_default(
 
         return bit(inspected_default) != bit(rendered_metadata_default)
     return None
+
+
+QUOTED = re.compile(r"('(?:[^']|'')*')")
+
+
+def normalized_sql(sql: str) -> str:
+    """An SQL expression without what does not change it: runs of spaces and line
+    breaks outside quotes (none at all beside a parenthesis or comma), and
+    parentheses around the whole of it. SQLite keeps a default's text as
+    written, so one revision's ``((x))`` over two lines is another's ``(x)``.
+    """
+    parts = QUOTED.split(sql)
+    for position in range(0, len(parts), 2):  # the parts outside quotes
+        spaced = re.sub(r"\s+", " ", parts[position])
+        parts[position] = re.sub(r" ?([(),]) ?", r"\1", spaced)
+    sql = "".join(parts).strip()
+    while sql.startswith("(") and _closing_parenthesis(sql) == len(sql) - 1:
+        sql = sql[1:-1].strip()
+    return sql
+
+
+def _closing_parenthesis(sql: str) -> int:
+    """Where the parenthesis that opens ``sql`` closes (-1: nowhere), quoted text skipped."""
+    depth, quoted = 0, False
+    for position, character in enumerate(sql):
+        if character == "'":
+            quoted = not quoted
+        elif not quoted and character in "()":
+            depth += 1 if character == "(" else -1
+            if depth == 0:
+                return position
+    return -1
 
 
 def compare_json_defaults_as_jsonb(context: MigrationContext) -> None:
@@ -403,11 +442,12 @@ def compare_options(dialect: str) -> dict[str, Any]:
     """The ``context.configure()`` options that compare types and server defaults quietly."""
     return {
         "compare_type": compare_type,
-        # Only where it is needed: Alembic 1.20 calls a compare_server_default
-        # hook with the reflected default's .arg, which an identity column on
-        # PostgreSQL does not have (AttributeError).
+        # Only where it is needed (MySQL's reflection, SQLite's text as
+        # written): Alembic 1.20 calls a compare_server_default hook with the
+        # reflected default's .arg, which an identity column on PostgreSQL
+        # does not have (AttributeError).
         "compare_server_default": (
-            compare_server_default if dialect in {"mysql", "mariadb"} else True
+            compare_server_default if dialect in {"mysql", "mariadb", "sqlite"} else True
         ),
     }
 
