@@ -134,6 +134,10 @@ class RealHistory:
     # The isolation level (by backend name) of the connection the project
     # runs its revisions on, where it is not the driver's default.
     isolation_levels: Mapping[str, str] = field(default_factory=dict)
+    # What the adopting team must change in a revision file (its name: the
+    # text to replace and the replacement) for it to run on the project's
+    # drivers at all; each says why beside it.
+    edits: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def accepted_file(self, backend: str) -> Path:
         """Beside this module; one per backend for a history per backend, whose
@@ -176,6 +180,10 @@ class RealHistory:
         for entry in source.iterdir():
             if entry.name.endswith(".py") and entry.name != "__init__.py":
                 text = entry.read_text(encoding="utf-8")
+                for before, after in self.edits.get(entry.name, ()):
+                    if before not in text:
+                        raise ValueError(f"{self.name}: {entry.name} has no {before!r} to edit")
+                    text = text.replace(before, after)
                 if re.search(r"(?m)^down_revision\s*(:[^=]*)?=\s*None\s*$", text):
                     first = entry.name
                 (history.versions / entry.name).write_text(text, encoding="utf-8")
