@@ -40,6 +40,10 @@ NOISE = {
     "boolean default true": lambda: sa.Column(
         "admin", sa.Boolean, nullable=False, server_default=sa.true()
     ),
+    # SQLite reads '' back as it is, which Alembic's comparison does not unquote.
+    "empty string default": lambda: sa.Column(
+        "label", sa.String(20), nullable=False, server_default=""
+    ),
     # PostgreSQL's json has no = to compare defaults with; MariaDB reads '{}' back quoted.
     "json default": lambda: sa.Column("meta", sa.JSON, nullable=False, server_default="{}"),
 }
@@ -108,6 +112,16 @@ def test_text_against_a_short_string_is_still_drift(
         sa.Column("body", sa.Text(16_777_215)),
     )
     assert difference.startswith("things: column body: type ")
+
+
+def test_a_changed_string_default_is_still_drift(history: History, empty_database_url: URL) -> None:
+    [difference] = drift_against(
+        history,
+        empty_database_url,
+        """sa.Column("label", sa.String(20), nullable=False, server_default="")""",
+        sa.Column("label", sa.String(20), nullable=False, server_default="none"),
+    )
+    assert difference.startswith("things: column label: default ")
 
 
 def test_a_changed_json_default_is_still_drift(history: History, empty_database_url: URL) -> None:

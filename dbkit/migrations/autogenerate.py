@@ -247,13 +247,14 @@ def compare_server_default(
     rendered_metadata_default: str | None,
 ) -> bool | None:
     """False for a known equivalence, None to let Alembic compare as usual."""
-    if (
-        context.dialect.name == "sqlite"
-        and inspected_default is not None
-        and rendered_metadata_default is not None
-        and normalized_sql(inspected_default) == normalized_sql(rendered_metadata_default)
-    ):
-        return False
+    # SQLite keeps a default's text as written; both SQLite and MySQL read an
+    # empty string back as '', which Alembic's own comparison does not unquote.
+    if inspected_default is not None and rendered_metadata_default is not None:
+        modelled = rendered_metadata_default
+        if isinstance(metadata_column.server_default.arg, str):  # a value, not SQL
+            modelled = "'" + modelled.replace("'", "''") + "'"
+        if normalized_sql(inspected_default) == normalized_sql(modelled):
+            return False
     if isinstance(metadata_column.type, JSON):
         # MariaDB reads a JSON default back quoted ('{}' for {}): compare the documents.
         def document(value: str | None) -> Any:
