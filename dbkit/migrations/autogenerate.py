@@ -277,18 +277,19 @@ def compare_server_default(
     return None
 
 
-QUOTED = re.compile(r"('(?:[^']|'')*')")
+QUOTED = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")""")
 
 
 def normalized_sql(sql: str) -> str:
-    """An SQL expression without what does not change it: runs of spaces and line
-    breaks outside quotes (none at all beside a parenthesis or comma), and
-    parentheses around the whole of it. SQLite keeps a default's text as
-    written, so one revision's ``((x))`` over two lines is another's ``(x)``.
+    """An SQL expression without what does not change it: case and runs of spaces
+    and line breaks outside quotes (no space at all beside a parenthesis or
+    comma), and parentheses around the whole of it. SQLite keeps a default's
+    text as written, so one revision's ``((x))`` over two lines is another's
+    ``(x)``; PostgreSQL reads ``(GEN_RANDOM_UUID())`` back as ``gen_random_uuid()``.
     """
     parts = QUOTED.split(sql)
     for position in range(0, len(parts), 2):  # the parts outside quotes
-        spaced = re.sub(r"\s+", " ", parts[position])
+        spaced = re.sub(r"\s+", " ", parts[position].lower())
         parts[position] = re.sub(r" ?([(),]) ?", r"\1", spaced)
     sql = "".join(parts).strip()
     while sql.startswith("(") and _closing_parenthesis(sql) == len(sql) - 1:
@@ -310,7 +311,8 @@ def _closing_parenthesis(sql: str) -> int:
 
 
 def compare_json_defaults_as_jsonb(context: MigrationContext) -> None:
-    """On PostgreSQL, compare the server defaults of JSON columns as jsonb.
+    """On PostgreSQL, compare the server defaults of JSON columns as jsonb, and
+    a default that reads back as the same SQL as the same default.
 
     Alembic asks the server whether a reflected default equals the model's
     (``SELECT '{}'::json = '{}'``), and json has no ``=``: autogenerate and
@@ -329,6 +331,16 @@ def compare_json_defaults_as_jsonb(context: MigrationContext) -> None:
         rendered_metadata_default: str | None,
         rendered_inspector_default: str | None,
     ) -> bool:
+        if (
+            rendered_metadata_default is not None
+            and rendered_inspector_default is not None
+            and not isinstance(metadata_column.server_default.arg, str)  # SQL, not a value
+            and normalized_sql(rendered_metadata_default)
+            == normalized_sql(rendered_inspector_default)
+        ):
+            # The same SQL: asking the server instead would call
+            # gen_random_uuid() = gen_random_uuid() a difference.
+            return False
         if (
             isinstance(metadata_column.type, JSON)
             and rendered_metadata_default is not None
