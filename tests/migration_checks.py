@@ -739,6 +739,7 @@ def _indexes_autogenerate_skips(connection: Connection, config: Config) -> list[
         if connection.dialect.name == "sqlite"
         else set()
     )
+    made_here = autogenerate.made_on(connection.dialect.name)
     lines = []
     for table in _target_metadata(config).tables.values():
         skipped = [
@@ -746,6 +747,7 @@ def _indexes_autogenerate_skips(connection: Connection, config: Config) -> list[
             for index in sorted(table.indexes, key=lambda index: str(index.name))
             # an index of plain columns autogenerate compares itself
             if not all(isinstance(expression, Column) for expression in index.expressions)
+            and made_here(index, index.name, "index", False, None)
         ]
         if not skipped:
             continue

@@ -96,6 +96,37 @@ def drift_against(
     return drift(url, history.config())
 
 
+def test_an_index_the_models_make_only_on_another_backend_is_not_drift(
+    history: History, empty_database_url: URL
+) -> None:
+    """``Index(...).ddl_if(dialect=...)``: create_all() makes it on that backend
+    only, and so do the revisions."""
+    history.add(
+        """
+        op.create_table(
+            "things", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.Text)
+        )
+        if op.get_bind().dialect.name == "postgresql":
+            op.create_index("ix_things_name_gin", "things", ["name"], postgresql_using="hash")
+            op.create_index("ix_things_lower_name", "things", [sa.text("lower(name)")])
+        """
+    )
+    history.metadata = sa.MetaData()
+    things = sa.Table(
+        "things",
+        history.metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.Text),
+        sa.Index("ix_things_name_gin", "name", postgresql_using="hash").ddl_if(
+            dialect="postgresql"
+        ),
+    )
+    # An index on an expression, which the drift check reads itself on SQLite and MySQL.
+    sa.Index("ix_things_lower_name", sa.func.lower(things.c.name)).ddl_if(dialect="postgresql")
+    migrate(empty_database_url, history.config(), "upgrade", "head")
+    assert drift(empty_database_url, history.config()) == []
+
+
 def test_a_changed_boolean_default_is_still_drift(
     history: History, empty_database_url: URL
 ) -> None:

@@ -451,9 +451,28 @@ def compare_sort_order(context: MigrationContext) -> None:
     impl.compare_indexes = compare_with_sort_order  # type: ignore[method-assign]
 
 
+def made_on(dialect: str) -> Callable[..., bool]:
+    """An ``include_object`` hook: leave out what the models make only on other backends.
+
+    ``Index(...).ddl_if(dialect="postgresql")`` is created by create_all() on
+    PostgreSQL alone, but autogenerate does not read the condition, and would
+    call the index missing everywhere else.
+    """
+
+    def include(item: Any, _name: Any, kind: str, reflected: bool, _compare_to: Any) -> bool:
+        condition = getattr(item, "_ddl_if", None)  # what .ddl_if() recorded
+        if reflected or condition is None or condition.dialect is None:
+            return True
+        wanted = condition.dialect
+        return dialect in ({wanted} if isinstance(wanted, str) else set(wanted))
+
+    return include
+
+
 def compare_options(dialect: str) -> dict[str, Any]:
     """The ``context.configure()`` options that compare types and server defaults quietly."""
     return {
+        "include_object": made_on(dialect),
         "compare_type": compare_type,
         # Only where it is needed (MySQL's reflection, SQLite's text as
         # written): Alembic 1.20 calls a compare_server_default hook with the
