@@ -11,6 +11,7 @@ real history and the tests that prove each check can fail.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import sys
@@ -86,21 +87,19 @@ def accepted(config: Config) -> Accepted:
     return Accepted.load(_location(config) / "accepted.toml")
 
 
-# One engine per database for the whole run. An engine compiles each statement
-# once, for its own dialect; a new engine for each of the checks' thousands of
-# connections compiled every statement again (reflection's catalog queries
-# above all): a third of the data check's time on a real history.
-_ENGINES: dict[URL, Engine] = {}
-
-
 @contextmanager
 def connected(url: URL) -> Iterator[Connection]:
-    """A connection of its own to ``url``, closed afterwards (the engine pools none)."""
-    engine = _ENGINES.get(url)
-    if engine is None:
-        engine = _ENGINES[url] = make_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as connection:
+    with _engine(url).connect() as connection:
         yield connection
+
+
+@functools.lru_cache(maxsize=8)
+def _engine(url: URL) -> Engine:
+    """One engine per database for all the checks' connections: it reads the
+    server's settings once, and compiles a statement it has seen before from its
+    cache (the checks connect a few times per revision). No connection outlives its
+    block (NullPool), so the database can still be dropped."""
+    return make_engine(url, poolclass=pool.NullPool)
 
 
 def _script_directory(config: Config) -> ScriptDirectory:
@@ -1201,23 +1200,108 @@ def _note_coverage(
 
 
 def _schema_of(connection: Connection) -> MetaData:
-    """The database's tables as they are now, read back.
-
-    A foreign key may name a table that is not there: SQLite allows it, and
-    the revision that was to create the table may have failed. Such a key is
-    left out, so that the rest of the schema can still be read.
-    """
+    """The database's tables as they are now, read back."""
     metadata = MetaData()
     metadata.reflect(connection, resolve_fks=False)
+    _drop_keys_to_missing_tables(metadata)
+    return metadata
+
+
+def _drop_keys_to_missing_tables(metadata: MetaData) -> set[str]:
+    """Leave out each foreign key that names a table that is not there; return the
+    tables that had one.
+
+    SQLite allows such a key, and the revision that was to create the table
+    may have failed; the rest of the schema can still be read.
+    """
+    pruned = set()
     for table in metadata.tables.values():
         for constraint in list(table.foreign_key_constraints):
-            referred = {element.target_fullname.split(".")[-2] for element in constraint.elements}
-            if not referred <= metadata.tables.keys():
+            if not _referred(constraint) <= metadata.tables.keys():
                 table.constraints.discard(constraint)
                 table.foreign_keys.difference_update(constraint.elements)
                 for column in constraint.columns:
                     column.foreign_keys.difference_update(constraint.elements)
-    return metadata
+                pruned.add(table.name)
+    return pruned
+
+
+def _referred(constraint: ForeignKeyConstraint) -> set[str]:
+    """The tables a foreign key names, without looking them up."""
+    return {element.target_fullname.split(".")[-2] for element in constraint.elements}
+
+
+# A summary of each table's definition, one query for all of them: on SQLite the
+# CREATE statements of the table and its indexes; on PostgreSQL its columns,
+# defaults, constraints, indexes and the labels of its enum types.
+TABLE_DEFINITIONS = {
+    "sqlite": """
+        SELECT tbl_name, group_concat(type || ' ' || name || ' ' || coalesce(sql, ''), ';')
+        FROM (SELECT * FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name)
+        GROUP BY tbl_name
+    """,
+    "postgresql": """
+        SELECT c.relname, md5(concat_ws('|',
+            (SELECT string_agg(concat_ws(' ', a.attname, format_type(a.atttypid, a.atttypmod),
+                                         a.attnotnull, a.attidentity, a.attgenerated,
+                                         pg_get_expr(d.adbin, d.adrelid)), ',' ORDER BY a.attnum)
+             FROM pg_attribute a
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+            (SELECT string_agg(con.conname || ' ' || pg_get_constraintdef(con.oid), ','
+                               ORDER BY con.conname)
+             FROM pg_constraint con WHERE con.conrelid = c.oid),
+            (SELECT string_agg(pg_get_indexdef(i.indexrelid), ',' ORDER BY i.indexrelid)
+             FROM pg_index i WHERE i.indrelid = c.oid),
+            (SELECT string_agg(e.enumlabel, ',' ORDER BY a.attnum, e.enumsortorder)
+             FROM pg_attribute a JOIN pg_enum e ON e.enumtypid = a.atttypid
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)))
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()
+    """,
+}
+
+
+class SchemaReader:
+    """The database's tables after each revision, read back as :func:`_schema_of`
+    does, but only those a revision changed, and those whose foreign keys lead to
+    them; the others keep their Table objects, so the statements the data check
+    builds on them are compiled once, not once per revision. Reading every
+    table at every revision was most of the data check's time on a long history.
+    """
+
+    def __init__(self) -> None:
+        self.metadata = MetaData()
+        # table -> its definition, when it was read; a table missing here is read again
+        self.definitions: dict[str, str] = {}
+
+    def read(self, connection: Connection) -> MetaData:
+        query = TABLE_DEFINITIONS.get(connection.dialect.name)
+        if query is None:  # a backend whose catalog is not summarised here
+            return _schema_of(connection)
+        definitions = {name: str(text) for name, text in connection.exec_driver_sql(query)}
+        changed = {
+            name
+            for name in definitions.keys() | self.metadata.tables.keys()
+            if self.definitions.get(name) != definitions.get(name)
+        }
+        while further := {
+            table.name
+            for table in self.metadata.tables.values()
+            if table.name not in changed
+            and any(_referred(key) & changed for key in table.foreign_key_constraints)
+        }:
+            changed |= further
+        for name in changed & self.metadata.tables.keys():
+            self.metadata.remove(self.metadata.tables[name])
+        present = sorted(changed & definitions.keys())
+        if present:
+            self.metadata.reflect(connection, only=present, resolve_fks=False)
+        pruned = _drop_keys_to_missing_tables(self.metadata)
+        self.definitions = {
+            name: definition for name, definition in definitions.items() if name not in pruned
+        }
+        return self.metadata
 
 
 def check_data_survives(url: URL, config: Config) -> None:
@@ -1244,6 +1328,7 @@ def check_data_survives(url: URL, config: Config) -> None:
     compared: dict[str, set[str]] = {}  # columns whose values a row carries, by table
     settings = accepted(config)
     walk = Walk(url, config)
+    schemas = SchemaReader()
     for serial, revision in enumerate(walk.order, start=1):
         failed = walk.upgrade(revision)
         if failed and expected:
@@ -1252,7 +1337,7 @@ def check_data_survives(url: URL, config: Config) -> None:
             expected, shapes = {}, {}  # the tables were emptied to find out
         findings += _upgrade_failures(walk, failed)
         with connected(url) as connection:
-            metadata = _schema_of(connection)  # once per revision: the schema of that revision
+            metadata = schemas.read(connection)  # once per revision: the schema of that revision
             for name, table in metadata.tables.items():
                 if name != "alembic_version":
                     seen.setdefault(name, set()).update(table.columns.keys())
