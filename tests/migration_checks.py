@@ -44,7 +44,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import CircularDependencyError, DBAPIError, SQLAlchemyError
+from sqlalchemy.sql.compiler import IdentifierPreparer
 from sqlalchemy.sql.ddl import sort_tables_and_constraints
+from sqlalchemy.sql.elements import _truncated_label
 
 from dbkit.database import make_engine
 from dbkit.migrations import autogenerate
@@ -687,11 +689,12 @@ def _names_that_differ(connection: Connection, metadata: MetaData) -> list[str]:
     """
     inspector = inspect(connection)
     present = set(inspector.get_table_names())
+    preparer = connection.dialect.identifier_preparer
     lines = []
     for table in metadata.tables.values():
         if table.name not in present:
             continue  # autogenerate reports the table itself
-        modelled = table.primary_key.name
+        modelled = _as_created(table.primary_key.name, preparer)
         named = inspector.get_pk_constraint(table.name).get("name")
         if isinstance(modelled, str) and named and named != "PRIMARY" and named != modelled:
             lines.append(
@@ -704,13 +707,24 @@ def _names_that_differ(connection: Connection, metadata: MetaData) -> list[str]:
         }
         for key in table.foreign_key_constraints:
             named = in_database.get((tuple(key.column_keys), key.referred_table.name))
-            if isinstance(key.name, str) and named and named != key.name:
+            modelled = _as_created(key.name, preparer)
+            if isinstance(modelled, str) and named and named != modelled:
                 lines.append(
                     f"{table.name}: foreign key ({', '.join(key.column_keys)}) to "
                     f"{key.referred_table.name}: named {named} in the database, "
-                    f"{key.name} in the models"
+                    f"{modelled} in the models"
                 )
     return lines
+
+
+def _as_created(name: Any, preparer: IdentifierPreparer) -> Any:
+    """A constraint's name as the backend gets it: one the naming convention made
+    longer than the backend allows is shortened, with a hash of the whole, when
+    the models or a revision (``op.f``) create it. Anything else as it is."""
+    if isinstance(name, str) and isinstance(name, _truncated_label):
+        # Alembic calls this with the same private flag, for the same reason.
+        return preparer.truncate_and_render_constraint_name(name, _alembic_quote=False)
+    return name
 
 
 def _target_metadata(config: Config) -> MetaData:

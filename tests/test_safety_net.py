@@ -578,6 +578,49 @@ def test_keys_that_kept_their_names_through_a_table_rename_are_caught(
     assert [finding.split(": ", 1)[1] for finding in findings] == expected
 
 
+def test_a_key_name_too_long_for_the_backend_is_compared_as_the_backend_shortens_it(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """The naming convention's name is 70 characters; PostgreSQL (63) and MySQL (64)
+    get it shortened with a hash, from the models and the revision alike."""
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    sa.Table("accounts_kept_for_auditing", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "notes",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "accounts_kept_for_auditing_id",
+            sa.Integer,
+            sa.ForeignKey("accounts_kept_for_auditing.id"),
+        ),
+    )
+    history = new_history(tmp_path, metadata)
+    history.add(
+        """
+        op.create_table(
+            "accounts_kept_for_auditing",
+            sa.Column("id", sa.Integer, nullable=False),
+            sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts_kept_for_auditing")),
+        )
+        op.create_table(
+            "notes",
+            sa.Column("id", sa.Integer, nullable=False),
+            sa.Column("accounts_kept_for_auditing_id", sa.Integer, nullable=True),
+            sa.ForeignKeyConstraint(
+                ["accounts_kept_for_auditing_id"],
+                ["accounts_kept_for_auditing.id"],
+                name=op.f(
+                    "fk_notes_accounts_kept_for_auditing_id_accounts_kept_for_auditing"
+                ),
+            ),
+            sa.PrimaryKeyConstraint("id", name=op.f("pk_notes")),
+        )
+        """
+    )
+    check_no_drift(empty_database_url, history.config())
+
+
 def test_an_upgrade_that_loses_data_is_caught(history: History, empty_database_url: URL) -> None:
     accounts_history(history)
     history.add('op.execute("UPDATE accounts SET note = NULL")', revision="bad0000000a1")
