@@ -33,6 +33,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData
 
 from tests.histories import History, new_history
+from tests.real_histories import prefect_stand_ins
 
 HERE = Path(__file__).resolve().parent
 
@@ -300,6 +301,13 @@ op.create_table(
 """
 
 
+def _prefect_metadata() -> MetaData:
+    metadata: MetaData = importlib.import_module("prefect.server.database.orm_models").Base.metadata
+    return metadata
+
+
+PREFECT_MIGRATIONS = "prefect.server.database._migrations.versions"
+
 MLFLOW_INITIAL = "from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase"
 
 HISTORIES = [
@@ -389,6 +397,43 @@ HISTORIES = [
                 "from dagster._core.storage.event_log.schema import SqlEventLogStorageTable\n\n"
                 '__all__ = ["SqlEventLogStorageTable"]\n'
             ),
+        },
+    ),
+    RealHistory(
+        name="prefect",
+        requirement="prefect==3.9.1",
+        licence="Apache-2.0",
+        # Prefect keeps one history per backend, each run only there.
+        versions_package={
+            "sqlite": f"{PREFECT_MIGRATIONS}.sqlite",
+            "postgresql": f"{PREFECT_MIGRATIONS}.postgresql",
+        },
+        model_modules=("prefect.server.database.orm_models",),
+        metadata=_prefect_metadata,
+        wheel=Wheel(
+            project="prefect",
+            version="3.9.1",
+            sha256="0c662e26e971b617993eed1f3d02fb8bc3c2dd47bee521b495f6e4dfeb38ae74",
+        ),
+        files=(
+            "prefect/server/database/orm_models.py",
+            # Prefect's column types, and the SQL that makes func.now() and
+            # the UUID default portable; the revisions use them too.
+            "prefect/server/utilities/database.py",
+            "prefect/server/schemas/__init__.py",
+            "prefect/server/schemas/statuses.py",
+        ),
+        stand_ins=prefect_stand_ins.STAND_INS,
+        # Prefect runs its PostgreSQL revisions on asyncpg; these two pass SQL
+        # with format('%I.%I', ...) to exec_driver_sql, and psycopg, the
+        # project's driver, reads % as a placeholder there ("only '%s', '%b',
+        # '%t' are allowed"): on psycopg a literal % is written %%.
+        edits={
+            f"2026_09_{name}.py": (("format('%I.%I'", "format('%%I.%%I'"),)
+            for name in (
+                "04_000000_c8d5f2a71b3e_rebuild_invalid_event_resources_occurred_index",
+                "15_000000_d4a7e1c93f52_add_flow_run_state_type_coalesce_start_time_index",
+            )
         },
     ),
 ]
