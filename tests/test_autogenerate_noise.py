@@ -53,6 +53,11 @@ NOISE = {
     ),
     # PostgreSQL's json has no = to compare defaults with; MariaDB reads '{}' back quoted.
     "json default": lambda: sa.Column("meta", sa.JSON, nullable=False, server_default="{}"),
+    # A generated column reflects a Computed where a default would be, which
+    # Alembic hands to a compare_server_default hook as if it were one.
+    "generated column": lambda: sa.Column(
+        "doubled", sa.Integer, sa.Computed("id * 2", persisted=True)
+    ),
 }
 
 

@@ -310,17 +310,21 @@ def _closing_parenthesis(sql: str) -> int:
     return -1
 
 
-def compare_json_defaults_as_jsonb(context: MigrationContext) -> None:
-    """On PostgreSQL, compare the server defaults of JSON columns as jsonb, and
-    a default that reads back as the same SQL as the same default.
+def compare_server_defaults(context: MigrationContext) -> None:
+    """Compare this connection's server defaults without the known false drift.
 
-    Alembic asks the server whether a reflected default equals the model's
-    (``SELECT '{}'::json = '{}'``), and json has no ``=``: autogenerate and
-    ``alembic check`` would end in "operator does not exist: json = unknown".
-    A compare_server_default hook cannot take this over on PostgreSQL (see
-    compare_options), so this connection's comparison is wrapped instead.
+    Through the dialect's own comparison, wrapped, rather than Alembic's
+    compare_server_default hook: Alembic 1.20 hands the hook a reflected
+    identity or generated column's Identity/Computed as if it were a default
+    (AttributeError). SQLite and MySQL/MariaDB: :func:`compare_server_default`.
+    On PostgreSQL, the defaults of JSON columns are compared as jsonb, and a
+    default that reads back as the same SQL is the same default: Alembic asks
+    the server whether a reflected default equals the model's (``SELECT
+    '{}'::json = '{}'``), and json has no ``=`` ("operator does not exist:
+    json = unknown"), nor does gen_random_uuid() ever equal itself.
     """
     if context.dialect.name != "postgresql":
+        _compare_quietly(context)
         return
     impl = context.impl
     compare: Callable[..., Any] = impl.compare_server_default
@@ -370,6 +374,38 @@ def compare_json_defaults_as_jsonb(context: MigrationContext) -> None:
         )
 
     impl.compare_server_default = compare_as_jsonb  # type: ignore[method-assign]
+
+
+def _compare_quietly(context: MigrationContext) -> None:
+    impl = context.impl
+    compare: Callable[..., Any] = impl.compare_server_default
+
+    def compare_quietly(
+        inspector_column: Any,
+        metadata_column: Any,
+        rendered_metadata_default: str | None,
+        rendered_inspector_default: str | None,
+    ) -> bool:
+        differs = compare_server_default(
+            context,
+            inspector_column,
+            metadata_column,
+            rendered_inspector_default,
+            metadata_column.server_default,
+            rendered_metadata_default,
+        )
+        if differs is not None:
+            return differs
+        return bool(
+            compare(
+                inspector_column,
+                metadata_column,
+                rendered_metadata_default,
+                rendered_inspector_default,
+            )
+        )
+
+    impl.compare_server_default = compare_quietly  # type: ignore[method-assign]
 
 
 # Index sort order on SQLite and MySQL --------------------------------------------------
@@ -474,13 +510,8 @@ def compare_options(dialect: str) -> dict[str, Any]:
     return {
         "include_object": made_on(dialect),
         "compare_type": compare_type,
-        # Only where it is needed (MySQL's reflection, SQLite's text as
-        # written): Alembic 1.20 calls a compare_server_default hook with the
-        # reflected default's .arg, which an identity column on PostgreSQL
-        # does not have (AttributeError).
-        "compare_server_default": (
-            compare_server_default if dialect in {"mysql", "mariadb", "sqlite"} else True
-        ),
+        # Compared through the dialect, which compare_server_defaults() wraps.
+        "compare_server_default": True,
     }
 
 

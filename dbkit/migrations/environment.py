@@ -105,7 +105,7 @@ def prepare(context: EnvironmentContext) -> None:
         # The SQL a DBA runs by hand carries the same fail-fast limits.
         write_statement_limits(migration, MigrationSettings.from_config())
         return
-    autogenerate.compare_json_defaults_as_jsonb(migration)
+    autogenerate.compare_server_defaults(migration)
     autogenerate.compare_sort_order(migration)
     if isinstance(settings, MigrationSettings):
         retry_statements_after_lock_waits(migration, settings)
