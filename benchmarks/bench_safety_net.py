@@ -2,7 +2,7 @@
 
 For each N it writes a correct history of N generated revisions (tables with
 a foreign key to the first table, added columns, indexes, type changes: a mix
-like a real project's), then times each check of tests/migration_checks.py on a fresh
+like a real project's), then times each check of dbkit/safety_net/checks.py on a fresh
 database of the backend, and prints a table. Time per revision should stay
 flat as N grows: the checks are linear in the history.
 
@@ -27,9 +27,7 @@ import sqlalchemy as sa
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from models.base import NAMING_CONVENTION  # noqa: E402
-from tests.histories import History, new_history  # noqa: E402
-from tests.migration_checks import (  # noqa: E402
+from dbkit.safety_net.checks import (  # noqa: E402
     MigrationCheckNote,
     check_data_survives,
     check_history,
@@ -38,7 +36,9 @@ from tests.migration_checks import (  # noqa: E402
     check_upgrade,
     drop_everything,
 )
-from tests.scratch import backend_name, scratch_database  # noqa: E402
+from dbkit.testing.histories import History, new_history  # noqa: E402
+from dbkit.testing.scratch import backend_name, scratch_database  # noqa: E402
+from models.base import NAMING_CONVENTION  # noqa: E402
 
 CHECKS = ["history", "upgrade", "stairway", "drift", "data"]
 

@@ -60,7 +60,7 @@ RAW_TARGET = "BENCH_RAW_TARGET"
 
 def users_like_the_seed(n: int) -> Iterator[tuple[str, str, str]]:
     """The rows `seed.py --fake N` makes for users, made as cheaply as the driver can
-    take them (.copier/tests/test_bench_seed.py checks that they are the same)."""
+    take them (.copier/dbkit/tests/test_bench_seed.py checks that they are the same)."""
     for number in range(1, n + 1):
         yield (
             f"username{number:07d}",

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, pool
 
 from dbkit.database import make_engine
 from dbkit.migrations.revisions import ALEMBIC_INI
-from tests.scratch import SERVER_URL, scratch_database
+from dbkit.testing.scratch import SERVER_URL, scratch_database
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import make_url
 
 from dbkit.database import PROJECT_ROOT
-from tests.scratch import scratch_database
+from dbkit.testing.scratch import scratch_database
 
 BENCH = PROJECT_ROOT / "benchmarks" / "bench_seed.py"
 SERVER = os.environ.get("TEMPLATE_TEST_POSTGRESQL_URL")

@@ -20,8 +20,8 @@ import yaml
 from copier import run_copy, run_update
 
 from dbkit.database import PROJECT_ROOT
-from tests.markdown_links import broken_links
-from tests.scratch import scratch_database
+from dbkit.testing.scratch import scratch_database
+from dbkit.tests.markdown_links import broken_links
 
 SERVERS = {
     "postgresql": os.environ.get("TEMPLATE_TEST_POSTGRESQL_URL"),
@@ -96,7 +96,7 @@ def test_a_renamed_project_with_the_same_layout(template: Path, tmp_path: Path) 
     for kept_file in kept:
         assert (project / kept_file).exists(), kept_file
     answers_template = "{{ _copier_conf.answers_file }}.jinja"
-    left_out = ["copier.yml", ".copier", ".ci", "tests/real_histories", answers_template]
+    left_out = ["copier.yml", ".copier", ".ci", "dbkit/tests/real_histories", answers_template]
     left_out += ["docs/benchmarks.md", "docs/real-histories.md"]
     for left_out_file in left_out:
         assert not (project / left_out_file).exists(), left_out_file

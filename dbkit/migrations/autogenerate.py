@@ -207,7 +207,7 @@ def review(script: ops.MigrationScript, dialect: str) -> None:
 #
 # Each of these is a difference autogenerate reports on a correct schema,
 # forever, because the backend stores the type differently from how the
-# model states it. Each has a test in tests/test_autogenerate_noise.py.
+# model states it. Each has a test in dbkit/tests/test_autogenerate_noise.py.
 
 MYSQL_TEXT_TYPES = (mysql.TINYTEXT, mysql.TEXT, mysql.MEDIUMTEXT, mysql.LONGTEXT)
 

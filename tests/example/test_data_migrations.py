@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tests.migration_steps import MigrationSteps
+from dbkit.testing.migration_steps import MigrationSteps
 
 CREATE_USERS = "2fb5202bc463"
 

@@ -3,8 +3,8 @@
 from sqlalchemy import URL, func, select
 
 from dbkit.database import make_engine
+from dbkit.testing import commands
 from models import User
-from tests import commands
 
 SAMPLE_COUNT = 4
 

@@ -1,6 +1,6 @@
 """The seed on the example model, User: its rules (models/user.py) apply to every row
 loaded. Adapt these tests when you change User (or remove them with it); the seed
-command itself is tested on models of the tests' own (tests/test_seed.py)."""
+command itself is tested on models of the tests' own (dbkit/tests/test_seed.py)."""
 
 from pathlib import Path
 
@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import URL, select
 
 from dbkit.database import make_engine
+from dbkit.testing import commands
 from models import User
-from tests import commands
 
 
 def usernames_and_emails(database: URL) -> list[tuple[str, str]]:

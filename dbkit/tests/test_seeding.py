@@ -1,4 +1,4 @@
-"""The seeding mechanism on a schema of the tests' own (tests/shop.py): checks derived
+"""The seeding mechanism on a schema of the tests' own (dbkit/tests/shop.py): checks derived
 from the models, data files per table loaded parents first, foreign keys by
 natural key, generated rows for any table, and duplicates judged as the
 database judges them.
@@ -39,15 +39,15 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import aliased
 
 from dbkit.database import run_with_connection
+from dbkit.safety_net.checks import connected
 from dbkit.seeding.fake import CannotGenerate, fake_rows
 from dbkit.seeding.inputs import InputError, dependency_order, seed_directory
 from dbkit.seeding.loader import InvalidInput, LoadResult, Options, Source, load
 from dbkit.seeding.records import SourceError
 from dbkit.seeding.references import Unwritten
 from dbkit.seeding.run import load_all
-from tests.migration_checks import connected
-from tests.scratch import BACKEND, SERVER_URL, scratch_database
-from tests.shop import MAPPERS, Author, Post, Shop, Tag, Topic
+from dbkit.testing.scratch import BACKEND, SERVER_URL, scratch_database
+from dbkit.tests.shop import MAPPERS, Author, Post, Shop, Tag, Topic
 
 AUTHORS_CSV = """handle,email,kind,joined,rating,profile
 ada,ada@example.com,staff,2026-01-31,4.5,"{""langs"": [""en"", ""fr""]}"

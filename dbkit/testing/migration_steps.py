@@ -14,7 +14,7 @@ are reflected at that point::
         migration_steps.downgrade("1a2b3c")
         assert migration_steps.rows("users", "full_name") == [{"full_name": "Ada Lovelace"}]
 
-The ``migration_steps`` fixture (tests/conftest.py) gives each test an empty
+The ``migration_steps`` fixture (dbkit/testing/plugin.py) gives each test an empty
 database of its own on the backend under test.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 from alembic.config import Config
 from sqlalchemy import URL, MetaData, Table, insert, select
 
-from tests.migration_checks import connected, migrate
+from dbkit.safety_net.checks import connected, migrate
 
 
 class MigrationSteps:

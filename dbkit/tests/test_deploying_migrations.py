@@ -1,7 +1,7 @@
 """Migrations are safe to run where the app is live: one migrator at a time,
 statements that give up on a busy table instead of blocking it, all or
 nothing on failure, and async URLs. Everything goes through `alembic`'s command
-line, on small histories the tests build (tests/histories.py): in subprocesses
+line, on small histories the tests build (dbkit/testing/histories.py): in subprocesses
 where processes are the point (several at once, one holding the lock), in this
 process otherwise."""
 
@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import URL, make_url, text
 
 from dbkit.database import make_engine
-from tests import commands
-from tests.histories import History
-from tests.migrators import (
+from dbkit.testing import commands
+from dbkit.testing.histories import History
+from dbkit.testing.scratch import BACKEND
+from dbkit.tests.migrators import (
     ACCOUNTS,
     MIGRATORS,
     SLOW_REVISION_SECONDS,
@@ -34,7 +35,6 @@ from tests.migrators import (
     upgrade_concurrently,
     upgrades_run,
 )
-from tests.scratch import BACKEND
 
 
 @pytest.fixture

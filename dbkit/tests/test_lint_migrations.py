@@ -11,7 +11,7 @@ import pytest
 
 from dbkit.database import PROJECT_ROOT
 from dbkit.lint import operations as lint_migrations
-from tests.histories import UPGRADE_LINE, History
+from dbkit.testing.histories import UPGRADE_LINE, History
 
 # The linter reads files and needs no database: these run once, in the SQLite run.
 pytestmark = pytest.mark.no_database

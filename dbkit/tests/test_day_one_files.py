@@ -14,8 +14,8 @@ import yaml
 from sqlalchemy import make_url
 
 from dbkit.database import PROJECT_ROOT
-from tests.histories import new_history
-from tests.markdown_links import broken_links
+from dbkit.testing.histories import new_history
+from dbkit.tests.markdown_links import broken_links
 
 # Files and commands only, no database: these run once, in the SQLite run.
 pytestmark = pytest.mark.no_database

@@ -13,8 +13,8 @@ from sqlalchemy import URL, pool, text
 from sqlalchemy.exc import DBAPIError
 
 from dbkit.database import make_engine
-from tests import commands
-from tests.scratch import BACKEND, SERVER_URL
+from dbkit.testing import commands
+from dbkit.testing.scratch import BACKEND, SERVER_URL
 
 pytestmark = pytest.mark.backends("postgresql", "mysql")
 

@@ -19,9 +19,10 @@ from sqlalchemy.exc import DBAPIError
 
 from dbkit.database import make_engine
 from dbkit.migrations.lock import POSTGRES_LOCK_KEY
-from tests import commands
-from tests.histories import History
-from tests.migrators import (
+from dbkit.testing import commands
+from dbkit.testing.histories import History
+from dbkit.testing.scratch import POOLER_URL, through_pooler
+from dbkit.tests.migrators import (
     ACCOUNTS,
     add_slow_revision,
     advisory_locks,
@@ -31,7 +32,6 @@ from tests.migrators import (
     upgrade_concurrently,
     upgrades_run,
 )
-from tests.scratch import POOLER_URL, through_pooler
 
 pytestmark = pytest.mark.backends("postgresql")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import URL
 
-from tests.histories import History
-from tests.migration_steps import MigrationSteps
+from dbkit.testing.histories import History
+from dbkit.testing.migration_steps import MigrationSteps
 
 PEOPLE = (
     """

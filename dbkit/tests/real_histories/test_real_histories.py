@@ -1,4 +1,4 @@
-"""The safety net on real, public Alembic histories (tests/real_histories/corpus.py).
+"""The safety net on real, public Alembic histories (dbkit/tests/real_histories/corpus.py).
 
 Every check runs on each history, on the backend under test, with the
 history's own accepted file: a crash or a false alarm fails here, and a
@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, make_url
 
-from tests.histories import History
-from tests.migration_checks import (
+from dbkit.safety_net.checks import (
     check_data_survives,
     check_history,
     check_no_drift,
@@ -23,8 +22,9 @@ from tests.migration_checks import (
     check_stairway,
     check_upgrade,
 )
-from tests.real_histories.corpus import HISTORIES, RealHistory
-from tests.scratch import BACKEND
+from dbkit.testing.histories import History
+from dbkit.testing.scratch import BACKEND
+from dbkit.tests.real_histories.corpus import HISTORIES, RealHistory
 
 pytestmark = pytest.mark.real_history
 

@@ -32,8 +32,8 @@ from pathlib import Path
 from alembic.config import Config
 from sqlalchemy import MetaData
 
-from tests.histories import History, new_history
-from tests.real_histories import prefect_stand_ins
+from dbkit.testing.histories import History, new_history
+from dbkit.tests.real_histories import prefect_stand_ins
 
 HERE = Path(__file__).resolve().parent
 

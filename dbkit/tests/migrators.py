@@ -12,9 +12,9 @@ from pathlib import Path
 from sqlalchemy import URL, inspect, text
 
 from dbkit.database import make_engine
-from tests import commands
-from tests.histories import History
-from tests.scratch import BACKEND
+from dbkit.testing import commands
+from dbkit.testing.histories import History
+from dbkit.testing.scratch import BACKEND
 
 MIGRATORS = 8
 # Long enough that all migrators started together overlap inside it.
@@ -79,14 +79,14 @@ def upgrade_concurrently(
     """Start ``migrators`` `alembic upgrade head` processes at once; wait for them all.
 
     They are forked from one process that has imported Alembic already
-    (tests/forked_alembic.py): separate processes and connections, as app
+    (dbkit/tests/forked_alembic.py): separate processes and connections, as app
     instances have, at a fraction of the CPU.
     """
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as directory:
         output = Path(directory)
         launcher = commands.run(
-            "-m", "tests.forked_alembic", str(migrators), str(output),
+            "-m", "dbkit.tests.forked_alembic", str(migrators), str(output),
             "-c", str(history.ini), "upgrade", "head",
             database=url, **settings,
         )  # fmt: skip

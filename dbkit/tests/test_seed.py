@@ -1,9 +1,9 @@
 """scripts/seed.py, the command line: seeds/, files, stdin and generated rows; its
 messages, exit statuses, progress bar and all-or-nothing, on the backend under
-test. The command runs on models of the tests' own (tests/shop.py), migrated by
+test. The command runs on models of the tests' own (dbkit/tests/shop.py), migrated by
 a history of their own, so that these tests keep passing whatever the project's
 models become; tests/example/ loads the example's users. The seeding mechanism
-itself is tested in tests/test_seeding.py."""
+itself is tested in dbkit/tests/test_seeding.py."""
 
 from __future__ import annotations
 
@@ -30,25 +30,25 @@ from alembic.config import Config
 from sqlalchemy import URL, Engine, func, insert, select, text
 
 from dbkit.database import PROJECT_ROOT, make_engine
+from dbkit.safety_net.checks import migrate
 from dbkit.seeding import cli as seed
 from dbkit.seeding import sources
 from dbkit.seeding.loader import Options, Source, load
 from dbkit.seeding.run import Project
 from dbkit.seeding.sources import read_json
 from dbkit.seeding.validation import SHOWN_PROBLEMS
-from tests import commands
-from tests.histories import new_history
-from tests.migration_checks import migrate
-from tests.scratch import BACKEND
-from tests.shop import Author, Shop, Tag
+from dbkit.testing import commands
+from dbkit.testing.histories import new_history
+from dbkit.testing.scratch import BACKEND
+from dbkit.tests.shop import Author, Shop, Tag
 
 CREATE_SHOP = """
-from tests.shop import Shop
+from dbkit.tests.shop import Shop
 
 Shop.metadata.create_all(op.get_bind())
 """
 DROP_SHOP = """
-from tests.shop import Shop
+from dbkit.tests.shop import Shop
 
 Shop.metadata.drop_all(op.get_bind())
 """
@@ -60,7 +60,7 @@ from pathlib import Path
 from dbkit.seeding import cli as seed
 from dbkit.seeding.run import Project
 
-from tests.shop import Shop
+from dbkit.tests.shop import Shop
 
 sys.exit(seed.main(project=Project.of(Shop, Path({ini!r}), Path({seeds!r}))))
 """

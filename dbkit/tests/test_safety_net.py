@@ -1,7 +1,7 @@
 """The safety net itself: no false alarm on a correct, grown history, and every
 check catches the mistake it exists for.
 
-Each test builds a small history of its own (tests/histories.py), so it
+Each test builds a small history of its own (dbkit/testing/histories.py), so it
 passes or fails on the net's merit alone, whatever migrations/versions holds.
 """
 
@@ -21,11 +21,8 @@ from sqlalchemy import URL, inspect, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from models.base import NAMING_CONVENTION
-from tests.accepted import AcceptedFileError
-from tests.app_history import app_history
-from tests.histories import History, new_history
-from tests.migration_checks import (
+from dbkit.safety_net.accepted import AcceptedFileError
+from dbkit.safety_net.checks import (
     MigrationCheckFailed,
     MigrationCheckNote,
     accepted,
@@ -39,8 +36,11 @@ from tests.migration_checks import (
     drop_everything,
     migrate,
 )
-from tests.sample_rows import sample_row
-from tests.scratch import BACKEND
+from dbkit.safety_net.sample_rows import sample_row
+from dbkit.testing.histories import History, new_history
+from dbkit.testing.scratch import BACKEND
+from dbkit.tests.app_history import app_history
+from models.base import NAMING_CONVENTION
 
 ACCOUNTS = (
     """
@@ -1082,7 +1082,7 @@ def test_a_history_keeps_the_naming_convention_it_was_written_under(
     check_no_drift(empty_database_url, own.config())
 
 
-@pytest.mark.filterwarnings("ignore::tests.migration_checks.MigrationCheckNote")
+@pytest.mark.filterwarnings("ignore::dbkit.safety_net.checks.MigrationCheckNote")
 def test_a_key_to_a_table_a_failed_upgrade_did_not_make_does_not_stop_the_data_check(
     history: History, empty_database_url: URL
 ) -> None:

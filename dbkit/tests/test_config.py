@@ -18,7 +18,7 @@ from dbkit.database import (
     get_sessionmaker,
     make_engine,
 )
-from tests import commands
+from dbkit.testing import commands
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ def test_a_unit_of_work_commits_at_the_end_of_the_block(app_database: URL) -> No
 
 @pytest.mark.no_database
 def test_the_suite_fails_a_command_that_prints_a_secret() -> None:
-    """Every command the tests run is checked so (tests/commands.py): the check can fail."""
+    """Every command the tests run is checked so (dbkit/testing/commands.py): the check can fail."""
     settings = {"DATABASE_URL": "postgresql+psycopg://app@db.invalid/app?password=hunter2"}
     shown = subprocess.CompletedProcess(["alembic"], 1, "", "cannot connect: password=hunter2\n")
     with pytest.raises(AssertionError, match="printed a password on stderr"):

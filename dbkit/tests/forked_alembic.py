@@ -1,5 +1,5 @@
 """Run ``alembic ARGS`` in N processes started together:
-``python -m tests.forked_alembic N OUTPUT_DIR ARGS...``.
+``python -m dbkit.tests.forked_alembic N OUTPUT_DIR ARGS...``.
 
 This process imports Alembic, SQLAlchemy and the models once, then forks N
 children. Each child is a process of its own, with its own connections,
@@ -19,7 +19,7 @@ from pathlib import Path
 from alembic.config import main
 
 import models  # noqa: F401  (imported before the fork, once for all children)
-from tests.commands import exit_status
+from dbkit.testing.commands import exit_status
 
 
 def child(argv: list[str], output: Path, index: int) -> int:

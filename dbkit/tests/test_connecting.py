@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import URL, make_url, pool, text
 
 from dbkit.database import make_engine
-from tests import commands
-from tests.scratch import BACKEND, SERVER_URL
+from dbkit.testing import commands
+from dbkit.testing.scratch import BACKEND, SERVER_URL
 
 Command = Callable[..., subprocess.CompletedProcess[str]]
 COMMANDS = pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 The file sits beside ``env.py`` and is committed, so a reviewer sees every
 exception the project has made. Anything not listed still fails. The
 ``[linter]`` table is read by ``scripts/lint_migrations.py``; the rest by
-the safety net (tests/migration_checks.py).
+the safety net (dbkit/safety_net/checks.py).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 from sqlalchemy import URL, inspect
 
 from dbkit.database import make_engine
+from dbkit.testing import commands
 from models import Base
-from tests import commands
 
 
 def table_names(url: URL) -> set[str]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from dbkit.testing.histories import History, new_history
 from models.base import NAMING_CONVENTION
-from tests.histories import History, new_history
 
 METADATA = sa.MetaData(naming_convention=NAMING_CONVENTION)
 

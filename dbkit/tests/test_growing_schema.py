@@ -11,16 +11,16 @@ from alembic import command
 from sqlalchemy import URL, make_url, text
 
 from dbkit.database import make_engine
-from tests import commands
-from tests.app_history import app_history
-from tests.histories import History, new_history
-from tests.migration_checks import (
+from dbkit.safety_net.checks import (
     check_no_drift,
     check_stairway,
     connected,
     migrate,
     revisions_in_order,
 )
+from dbkit.testing import commands
+from dbkit.testing.histories import History, new_history
+from dbkit.tests.app_history import app_history
 
 # Foreign keys while SQLite copies a table ------------------------------------------------
 

@@ -18,8 +18,8 @@ from alembic import command
 from sqlalchemy import URL
 from sqlalchemy.dialects import mysql
 
-from tests.histories import History, new_history
-from tests.migration_checks import connected, drift, migrate
+from dbkit.safety_net.checks import connected, drift, migrate
+from dbkit.testing.histories import History, new_history
 
 NOISE = {
     # SQLite and MySQL have no identity columns; Identity() reflects as no default.

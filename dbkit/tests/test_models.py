@@ -24,11 +24,11 @@ from sqlalchemy import (
 )
 
 import models
+from dbkit.safety_net.checks import connected
+from dbkit.testing import commands
+from dbkit.testing.histories import History
 from models import Base
 from models.base import NAMING_CONVENTION
-from tests import commands
-from tests.histories import History
-from tests.migration_checks import connected
 
 
 @pytest.mark.no_database

@@ -4,7 +4,7 @@ Each check goes through the whole history and collects every finding, one
 readable line each, naming the revision and its file; then it raises
 :class:`MigrationCheckFailed` with all of them and a one-line summary. What a
 project knowingly accepts is read from ``accepted.toml`` beside ``env.py``
-(see :mod:`tests.accepted`). The same functions serve the tests of the
+(see :mod:`dbkit.safety_net.accepted`). The same functions serve the tests of the
 real history and the tests that prove each check can fail.
 """
 
@@ -52,11 +52,11 @@ from dbkit.database import make_engine
 from dbkit.migrations import autogenerate
 from dbkit.migrations.revisions import alembic_config
 from dbkit.migrations.sqlite_foreign_keys import foreign_keys_off
+from dbkit.safety_net.accepted import Accepted
+from dbkit.safety_net.drift import describe_diffs
+from dbkit.safety_net.sample_rows import is_surrogate_key, sample_row
+from dbkit.testing import commands
 from models import Base
-from tests import commands
-from tests.accepted import Accepted
-from tests.drift import describe_diffs
-from tests.sample_rows import is_surrogate_key, sample_row
 
 
 class MigrationCheckFailed(AssertionError):
