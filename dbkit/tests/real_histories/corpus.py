@@ -429,11 +429,12 @@ HISTORIES = [
         # project's driver, reads % as a placeholder there ("only '%s', '%b',
         # '%t' are allowed"): on psycopg a literal % is written %%.
         edits={
-            f"2026_09_{name}.py": (("format('%I.%I'", "format('%%I.%%I'"),)
-            for name in (
-                "04_000000_c8d5f2a71b3e_rebuild_invalid_event_resources_occurred_index",
-                "15_000000_d4a7e1c93f52_add_flow_run_state_type_coalesce_start_time_index",
-            )
+            "2026_09_04_000000_c8d5f2a71b3e_rebuild_invalid_event_resources_occurred_index.py": (
+                ("format('%I.%I'", "format('%%I.%%I'"),
+            ),
+            "2026_09_15_000000_d4a7e1c93f52_add_flow_run_state_type_coalesce_start_time_index.py": (
+                ("format('%I.%I'", "format('%%I.%%I'"),
+            ),
         },
     ),
 ]
