@@ -10,7 +10,11 @@ and models need are copied from it, with small stand-ins for the rest. Each
 adapter says where the revisions are, which models they describe, what the
 port adds (a baseline revision, when the project creates its first tables
 outside Alembic) and which accepted file, beside this module, records what
-the project lives with, each entry checked by hand.
+the project lives with, each entry checked by hand. A project that keeps one
+history per backend (Prefect) is ported per backend, with an accepted file
+each, and is skipped on a backend it has none for. Where a revision cannot
+run on the project's drivers at all, the port makes the edit the adopting
+team would have to make, and says why.
 """
 
 from __future__ import annotations
