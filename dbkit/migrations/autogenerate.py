@@ -60,9 +60,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import TextClause, UnaryExpression
+
+# The safety net's words for each difference, which [drift] accepted lists.
+from dbkit.safety_net.drift import lines_of
 
 
 class CreateEnumTypeOp(ops.MigrateOperation):
@@ -192,6 +195,46 @@ def _foreign_key_order(operations: list[ops.MigrateOperation]) -> list[ops.Migra
 def _referred_tables(operation: ops.CreateTableOp | ops.DropTableOp) -> set[str]:
     names = {key.target_fullname.split(".")[-2] for key in operation.to_table().foreign_keys}
     return names - {operation.table_name}
+
+
+def without_accepted_drift(
+    script: ops.MigrationScript, accepted: frozenset[str], dialect: Dialect
+) -> None:
+    """Leave out of ``script`` the differences the project accepts (``[drift] accepted``
+    in accepted.toml, the lines the safety net's drift check prints), so that
+    ``alembic check`` passes on them and autogenerate writes no revision for them.
+    The downgrade is made again from what is left."""
+    if not accepted:
+        return
+    for upgrade, downgrade in zip(script.upgrade_ops_list, script.downgrade_ops_list, strict=True):
+        leaves = [
+            (container, operation)
+            for container in [upgrade, *_table_operations(upgrade)]
+            for operation in container.ops
+            if not isinstance(operation, ops.ModifyTableOps) and hasattr(operation, "to_diff_tuple")
+        ]
+        described = lines_of([operation.to_diff_tuple() for _, operation in leaves], dialect)
+        tables = set()  # accepted as a whole, indexes and all
+        for (container, operation), (line, _) in zip(leaves, described, strict=True):
+            if line in accepted:
+                container.ops.remove(operation)
+                if isinstance(operation, (ops.CreateTableOp, ops.DropTableOp)):
+                    tables.add(operation.table_name)
+        for container, operation in leaves:
+            if (
+                isinstance(operation, (ops.CreateIndexOp, ops.DropIndexOp))
+                and operation.table_name in tables
+                and operation in container.ops
+            ):
+                container.ops.remove(operation)
+        upgrade.ops = [
+            op for op in upgrade.ops if not (isinstance(op, ops.ModifyTableOps) and not op.ops)
+        ]
+        downgrade.ops = upgrade.reverse().ops
+
+
+def _table_operations(upgrade: ops.UpgradeOps) -> list[ops.ModifyTableOps]:
+    return [operation for operation in upgrade.ops if isinstance(operation, ops.ModifyTableOps)]
 
 
 def review(script: ops.MigrationScript, dialect: str) -> None:

@@ -22,11 +22,13 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from alembic.config import Config
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import URL, Engine, pool
 from sqlalchemy.engine import Connection
@@ -54,6 +56,7 @@ from dbkit.migrations.lock import (
     write_statement_limits,
 )
 from dbkit.migrations.sqlite_foreign_keys import check_after_each_revision, foreign_keys_off
+from dbkit.safety_net.accepted import Accepted, AcceptedFileError
 
 logger = logging.getLogger("alembic.env")
 
@@ -113,7 +116,10 @@ def prepare(context: EnvironmentContext) -> None:
 
 def _reviewer(config: Config) -> Callable[[MigrationContext, Any, list[MigrationScript]], None]:
     def review(context: MigrationContext, revision: Any, directives: list[MigrationScript]) -> None:
-        """Write no file when autogenerate finds nothing to do; else make it run everywhere."""
+        """Leave out the drift the project accepts; write no file when autogenerate finds
+        nothing (else) to do; make what it writes run everywhere."""
+        accepted = _accepted_drift(config)
+        autogenerate.without_accepted_drift(directives[0], accepted, context.dialect)
         if (
             getattr(config.cmd_opts, "autogenerate", False)
             and directives[0].upgrade_ops_list[0].is_empty()
@@ -124,6 +130,14 @@ def _reviewer(config: Config) -> Callable[[MigrationContext, Any, list[Migration
         autogenerate.review(directives[0], context.dialect.name)
 
     return review
+
+
+def _accepted_drift(config: Config) -> frozenset[str]:
+    """``[drift] accepted`` of accepted.toml, beside env.py: what the safety net accepts."""
+    try:
+        return Accepted.load(Path(ScriptDirectory.from_config(config).dir) / "accepted.toml").drift
+    except AcceptedFileError as error:
+        raise CommandError(str(error)) from None
 
 
 # Where run() leaves the settings of a guarded run for prepare() to find.

@@ -126,6 +126,12 @@ def describe_diffs(diffs: list[Any], dialect: Dialect | None = None) -> list[str
     """One line per difference; an index or constraint autogenerate would drop and create
     again under the same name (only its ON DELETE, say, differs) is one line saying what
     differs, not two lines that seem to contradict each other."""
+    return [line for line, shown in lines_of(diffs, dialect) if shown]
+
+
+def lines_of(diffs: list[Any], dialect: Dialect | None = None) -> list[tuple[str, bool]]:
+    """For each of ``diffs``, the line that describes it, and whether that line is shown
+    there: the two halves of an object changed share one line, shown once."""
     removed: dict[tuple[str, str, str], Any] = {}
     for diff in diffs:
         if isinstance(diff, tuple) and diff[0].startswith("remove_"):
@@ -146,12 +152,11 @@ def describe_diffs(diffs: list[Any], dialect: Dialect | None = None) -> list[str
                     if in_database.get(name) != value
                 ] or ["defined differently in the models and the database"]
                 changed[key] = f"{table}: {description}: {'; '.join(differences)}"
-    lines: list[str] = []
+    lines: list[tuple[str, bool]] = []
     for diff in diffs:
         key = _identity(diff[0], diff[1]) if isinstance(diff, tuple) else None
         if key in changed:
-            if diff[0].startswith("add_"):
-                lines.append(changed[key])
-            continue
-        lines.append(describe_diff(diff, dialect))
+            lines.append((changed[key], diff[0].startswith("add_")))
+        else:
+            lines.append((describe_diff(diff, dialect), True))
     return lines
