@@ -436,7 +436,7 @@ def check_upgrade(url: URL, config: Config) -> None:
     """
     findings: list[str] = []
     walk = Walk(url, config)
-    for revision in walk.upgrade(walk.order[-1]):
+    for revision in walk.upgrade(walk.order[-1]) if walk.order else []:
         after = f" (after {len(findings)} earlier failure(s))" if findings else ""
         findings.append(f"{label(config, revision)}: upgrade fails{after}: {walk.failed[revision]}")
     fail_on(findings, "fix the first; the others may follow from it")
@@ -799,15 +799,16 @@ def check_no_drift(url: URL, config: Config) -> None:
     the failing revisions are the findings and the models are not compared.
     """
     walk = Walk(url, config)
-    failures = walk.upgrade(walk.order[-1])
+    failures = walk.upgrade(walk.order[-1]) if walk.order else []
     fail_on(
         _upgrade_failures(walk, failures),
         "the history does not build the schema at head, so it was not compared with the models",
     )
     known = accepted(config).drift
     findings = [line for line in drift(url, config) if line not in known]
+    at = label(config, walk.order[-1]) if walk.order else "base"  # no revision yet
     fail_on(
-        [f"at {label(config, walk.order[-1])}: {line}" for line in findings],
+        [f"at {at}: {line}" for line in findings],
         "the models and the migrated schema disagree; autogenerate a revision, "
         "or list a known difference under [drift] in accepted.toml",
     )

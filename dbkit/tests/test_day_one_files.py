@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -117,8 +118,29 @@ def test_the_alembic_check_hook_passes_on_this_project() -> None:
     assert "No new upgrade operations detected" in result.stdout + result.stderr
 
 
+# Models of the test's own, found as `models` before the project's.
+THINGS_MODELS = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Thing(Base):
+    __tablename__ = "things"
+    id: Mapped[int] = mapped_column(primary_key=True)
+"""
+
+
 def test_the_alembic_check_hook_fails_on_models_without_a_migration(tmp_path: Path) -> None:
-    new_history(tmp_path)  # the project's models, and no revision that creates their tables
+    history = new_history(tmp_path)  # no revision creates the models' table
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text(THINGS_MODELS)
+    ini = history.ini.read_text()
+    history.ini.write_text(
+        re.sub(r"(?m)^prepend_sys_path = ", f"prepend_sys_path = {tmp_path}{os.pathsep}", ini)
+    )
     result = run_pre_commit_hook("alembic-check", tmp_path)
     assert result.returncode != 0
     assert "New upgrade operations detected" in result.stdout + result.stderr

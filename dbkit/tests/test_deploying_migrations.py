@@ -467,21 +467,3 @@ def test_on_mysql_a_failed_migration_keeps_its_ddl_but_not_the_revision(
     assert versions == [initial], "the failed revision is not recorded as applied"
     assert "half_done" in tables, "DDL that ran before the failure stays: clean it up by hand"
     assert "nickname" in columns
-
-
-# Async URLs --------------------------------------------------------------------------
-
-ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-
-
-@pytest.mark.backends(*ASYNC_DRIVERS)
-def test_async_urls_work_for_migrations_and_seeding(empty_database_url: URL) -> None:
-    url = empty_database_url.set(drivername=ASYNC_DRIVERS[BACKEND])
-    upgrade = commands.alembic_here("upgrade", "head", database=url)
-    assert upgrade.returncode == 0, upgrade.stderr
-    first = commands.seed_here(database=url)
-    assert first.returncode == 0, first.stderr
-    assert "0 already present" in first.stdout
-    second = commands.seed_here(database=url)
-    assert "0 users inserted" in second.stdout
-    assert commands.alembic_here("downgrade", "base", database=url).returncode == 0

@@ -156,6 +156,28 @@ def findings_of(check: Callable[[], object]) -> list[str]:
     return findings
 
 
+def test_a_history_with_no_revision_yet_is_checked(tmp_path: Path, empty_database_url: URL) -> None:
+    """A project that removed the example and has written no revision of its own: every
+    check passes on no models, and a model without a revision is drift."""
+    history = new_history(tmp_path / "empty", sa.MetaData())
+    config = history.config()
+    check_history(config)
+    check_upgrade(empty_database_url, config)
+    check_stairway(empty_database_url, config)
+    check_no_drift(empty_database_url, config)
+    check_data_survives(empty_database_url, config)
+    assert (
+        check_offline_sql(history.ini, make_url("postgresql+psycopg://nobody@db.invalid/app")) == ""
+    )
+
+    metadata = sa.MetaData()
+    sa.Table("things", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    modelled = new_history(tmp_path / "modelled", metadata)
+    assert findings_of(lambda: check_no_drift(empty_database_url, modelled.config())) == [
+        "at base: things: table: in the models, not in the database"
+    ]
+
+
 def test_every_failing_upgrade_is_caught(history: History, empty_database_url: URL) -> None:
     accounts_history(history)
     history.add('op.drop_table("no_such_table")', revision="bad0000000f1")

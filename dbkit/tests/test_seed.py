@@ -864,3 +864,28 @@ def test_a_malformed_database_url_is_one_line(
         "seed.py: DATABASE_URL is not a database URL; "
         "expected dialect+driver://user:password@host/name"
     ]
+
+
+# Async URLs --------------------------------------------------------------------------
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+@pytest.mark.backends(*ASYNC_DRIVERS)
+def test_async_urls_work_for_migrations_and_seeding(
+    shop: ShopProject, empty_database_url: URL, seed_here: Callable[..., Outcome]
+) -> None:
+    """An app that configures only an asyncio URL migrates and seeds with it as it is."""
+    url = empty_database_url.set(drivername=ASYNC_DRIVERS[BACKEND])
+    ini = shop.project.alembic_ini
+    upgrade = commands.alembic_here("upgrade", "head", database=url, ini=ini)
+    assert upgrade.returncode == 0, upgrade.stderr
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in commands.settings_for(url).items():
+            patch.setenv(name, value)
+        first = seed_here()
+        assert first.returncode == 0, first.stderr
+        assert "1 authors inserted, 0 already present" in first.stdout
+        second = seed_here()
+        assert "0 authors inserted, 1 already present" in second.stdout
+    assert commands.alembic_here("downgrade", "base", database=url, ini=ini).returncode == 0
