@@ -82,8 +82,9 @@ RULES: dict[str, tuple[str, str]] = {
     "backfill-in-migration": (
         "an UPDATE of every row in the migration's transaction locks them all until it "
         "commits, and rewrites the whole table at once",
-        "backfill in batches that commit separately (a script, or a revision using "
-        "autocommit_block), then run the schema change that needs it",
+        "backfill in batches that commit separately, outside the migration "
+        '(python scripts/backfill.py TABLE --set "COLUMN = SQL"), then run the schema '
+        "change that needs it",
     ),
     "change-column-type": (
         "most type changes rewrite the whole table under an exclusive lock",
