@@ -126,8 +126,11 @@ def script_directory(config: Config) -> ScriptDirectory:
     return cached[1]
 
 
-def migrate(url: URL, config: Config, direction: str, target: str) -> None:
+def migrate(url: URL, config: Config, direction: str, target: str | tuple[str, ...]) -> None:
     """``alembic upgrade|downgrade|stamp TARGET`` on ``url``, committed.
+
+    An upgrade may go to several revisions at once (the heads of a history
+    that branches), as ``alembic upgrade heads`` does.
 
     ``undo`` runs the downgrade of the one revision ``target`` and nothing
     else, however the history branches: ``alembic downgrade PARENT`` would
@@ -144,7 +147,9 @@ def migrate(url: URL, config: Config, direction: str, target: str) -> None:
 
     def steps(revision: Any, _context: Any) -> Any:
         if direction == "upgrade":
-            return script._upgrade_revs(target, revision)
+            # Alembic's revision map takes a tuple of revisions wherever it takes one.
+            return script._upgrade_revs(target, revision)  # type: ignore[arg-type]
+        assert isinstance(target, str)
         if direction == "downgrade":
             return script._downgrade_revs(target, revision)
         if direction == "undo":
@@ -400,7 +405,7 @@ class Walk:
             while not stepwise and end < goal and self.order[end + 1] not in self.failed:
                 end += 1
             try:
-                migrate(self.url, self.config, "upgrade", self.order[end])
+                migrate(self.url, self.config, "upgrade", self.heads_through(end))
             except Exception as error:
                 if end > here + 1:  # which revision was it? Again, one at a time.
                     stepwise = True
@@ -411,6 +416,19 @@ class Walk:
                 migrate(self.url, self.config, "stamp", following)
             here = end
         return failed
+
+    def heads_through(self, index: int) -> tuple[str, ...]:
+        """The heads of the revisions up to ``order[index]``: upgrading to them applies every
+        one of those, where upgrading to ``order[index]`` alone would leave out the
+        revisions of another branch that the walk has already passed."""
+        script = script_directory(self.config)
+        passed = self.order[: index + 1]
+        parents: set[str] = set()
+        for revision in passed:
+            script_revision = script.get_revision(revision)
+            down = script_revision.down_revision if script_revision else None
+            parents.update((down,) if isinstance(down, str) else down or ())
+        return tuple(revision for revision in passed if revision not in parents)
 
     def rebuild(self, revision: str) -> None:
         """Start over at ``revision``: an empty database, walked up to it."""

@@ -37,6 +37,7 @@ from dbkit.safety_net.checks import (
     connected,
     drop_everything,
     migrate,
+    revisions_in_order,
 )
 from dbkit.safety_net.sample_rows import sample_row
 from dbkit.testing.histories import History, new_history
@@ -883,6 +884,32 @@ def test_a_branched_history_with_a_merge_passes_the_stairway(
     check_stairway(empty_database_url, config)
     drop_everything(empty_database_url)
     check_upgrade(empty_database_url, config)
+
+
+def test_a_rebuild_after_a_finding_brings_back_the_other_branch_too(
+    history: History, empty_database_url: URL
+) -> None:
+    """After a finding in one branch the database is rebuilt at that revision: the
+    revisions of the other branch that came before it in the walk must be there too,
+    or the merge seems to leave the other branch's tables behind (seen on Langflow's
+    history, where every merge after a finding was a false finding)."""
+    base = history.add(*ACCOUNTS, revision="a0")
+    history.add(
+        'op.create_table("t_b1", sa.Column("id", sa.Integer, primary_key=True))',
+        'op.drop_table("t_b1")',
+        revision="b1",
+        down_revision=base,
+    )
+    forgetful = history.add(
+        FORGETFUL[0].format(name="x"), FORGETFUL[1], revision="c2", down_revision=base
+    )
+    history.add("pass", revision="m", down_revision=(forgetful, "b1"))
+    config = history.config()
+    assert revisions_in_order(config).index("b1") < revisions_in_order(config).index(forgetful)
+    findings = findings_of(lambda: check_stairway(empty_database_url, config))
+    assert [finding.split(":")[0] for finding in findings] == [
+        f"revision {forgetful} ({forgetful}_test.py)"
+    ]
 
 
 def test_a_revision_importing_from_prepend_sys_path_is_sound(
