@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import os
 import re
 import sys
 import warnings
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from alembic import command
 from alembic.config import Config
@@ -89,19 +91,19 @@ def accepted(config: Config) -> Accepted:
     return Accepted.load(_location(config) / "accepted.toml")
 
 
+@functools.lru_cache(maxsize=4)
+def _engine(url: URL) -> Engine:
+    """One engine per database: a check connects hundreds of times, and a new engine
+    each time compiled every statement again (reflection's included) and redid the
+    dialect's first-connect queries. NullPool still closes each connection, so
+    nothing holds the database open between steps."""
+    return make_engine(url, poolclass=pool.NullPool)
+
+
 @contextmanager
 def connected(url: URL) -> Iterator[Connection]:
     with _engine(url).connect() as connection:
         yield connection
-
-
-@functools.lru_cache(maxsize=8)
-def _engine(url: URL) -> Engine:
-    """One engine per database for all the checks' connections: it reads the
-    server's settings once, and compiles a statement it has seen before from its
-    cache (the checks connect a few times per revision). No connection outlives its
-    block (NullPool), so the database can still be dropped."""
-    return make_engine(url, poolclass=pool.NullPool)
 
 
 def _script_directory(config: Config) -> ScriptDirectory:
@@ -1433,32 +1435,64 @@ def check_offline_sql(ini: Path, url: URL) -> str | None:
     under ``[offline] needs_a_database`` in accepted.toml. Any other failure is
     a finding; the SQL is then written again from the revision after it, so
     every revision that cannot be written offline is reported in one run.
+
+    It is what ``alembic upgrade START:head --sql`` does, through env.py, with
+    the history loaded once; but where that command starts again from one
+    revision, taking in every revision of another branch again, this starts
+    from all the revisions written so far, so each is written once.
     """
     config = Config(str(ini))
     backend = url.get_backend_name()
+    walk = Walk(url, config)
+    script = script_directory(config)
     findings: list[str] = []
-    parts: list[str] = []
     needs_a_database = False
-    start: str | None = None
+    done = -1  # the index in the walk's order of the last revision written or stepped over
+    ran: list[str] = []  # the revisions the latest attempt began to write
     while True:
-        target = f"{start}:head" if start else "head"
-        result = commands.alembic_here("upgrade", target, "--sql", ini=ini, database=url)
-        if result.returncode == 0:
-            parts.append(result.stdout)
-            break
-        # Alembic logs "Running upgrade PARENT -> REVISION, message" before each revision.
-        running = re.findall(r"Running upgrade .*? -> ([^,\s]+)", result.stderr)
-        last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
-        if not running:
-            findings.append(f"`alembic upgrade {target} --sql` fails for {backend}: {last}")
-            break
-        copies_a_table = backend == "sqlite" and SQLITE_NEEDS_A_DATABASE in result.stderr
-        if copies_a_table or running[-1] in accepted(config).offline_needs_a_database:
-            needs_a_database = True
-        else:
-            findings.append(
-                f"{label(config, running[-1])}: `alembic upgrade --sql` fails for {backend}: {last}"
-            )
-        start = running[-1]
+        output = io.StringIO()
+        ran.clear()
+
+        def steps(_heads: Any, _context: Any, first: int = done + 1) -> Iterator[MigrationStep]:
+            for revision in walk.order[first:]:
+                ran.append(revision)
+                step = script.get_revision(revision)
+                assert step is not None
+                yield MigrationStep.upgrade_from_script(script.revision_map, step)
+
+        config.output_buffer = output
+        try:
+            with (
+                mock.patch.dict(os.environ, commands.settings_for(url)),
+                EnvironmentContext(
+                    config,
+                    script,
+                    fn=steps,
+                    as_sql=True,
+                    starting_rev=walk.heads_through(done) if done >= 0 else None,
+                    destination_rev="heads",
+                ),
+            ):
+                script.run_env()
+        except Exception as error:
+            if not ran:
+                findings.append(
+                    f"`alembic upgrade head --sql` fails for {backend}: {one_line(error)}"
+                )
+                break
+            failed = ran[-1]
+            copies_a_table = backend == "sqlite" and SQLITE_NEEDS_A_DATABASE in str(error)
+            if copies_a_table or failed in accepted(config).offline_needs_a_database:
+                needs_a_database = True
+            else:
+                findings.append(
+                    f"{label(config, failed)}: `alembic upgrade --sql` fails for {backend}: "
+                    f"{one_line(error)}"
+                )
+            done = walk.order.index(failed)
+            if done == len(walk.order) - 1:
+                break
+            continue
+        break
     fail_on(findings, f"the SQL for {backend} cannot be written offline")
-    return None if needs_a_database else "".join(parts)
+    return None if needs_a_database else output.getvalue()

@@ -788,6 +788,27 @@ def test_a_revision_that_needs_a_database_offline_is_caught(history: History, di
 
 
 @pytest.mark.no_database
+def test_revisions_that_need_a_database_in_two_branches_are_each_caught_once(
+    history: History,
+) -> None:
+    """The SQL is written again from after each failing revision, without the one
+    of the other branch that failed before it (a restart from one revision takes in
+    every revision of the other branch: the check went round between the two for
+    ever on Langflow's history)."""
+    base = history.add(*ACCOUNTS, revision="a0")
+    reads = 'count = op.get_bind().execute(sa.text("SELECT COUNT(*) FROM accounts")).scalar()'
+    for branch in ("b1", "c1"):
+        history.add(reads, revision=branch, down_revision=base)
+    history.add("pass", revision="m", down_revision=("b1", "c1"))
+    url = make_url(OFFLINE_URLS["postgresql"])
+    findings = findings_of(lambda: check_offline_sql(history.ini, url))
+    assert sorted(finding.split(":")[0] for finding in findings) == [
+        "revision b1 (b1_test.py)",
+        "revision c1 (c1_test.py)",
+    ]
+
+
+@pytest.mark.no_database
 def test_a_revision_that_needs_a_database_can_be_accepted(history: History) -> None:
     """A data migration that reads the live schema cannot be written as SQL in advance;
     a project that knows it lists it, and any other such revision still fails."""
