@@ -1144,20 +1144,23 @@ def _passes_without_the_checks_rows(walk: Walk, revision: str, serial: int) -> b
     without them: the rows were what it could not take, not the revision.
 
     The check's values are made up: a column that a later revision turns into
-    a foreign key holds values no parent has. Then the tables are emptied, the
-    revision runs again, and the check goes on with new rows, saying so.
+    a foreign key holds values no parent has. Then the database is built again
+    up to the revision before, without the check's rows but with every row the
+    revisions wrote themselves (a later revision may read them), the revision
+    runs again, and the check goes on with new rows, saying so.
     """
     error = walk.failed[revision]
-    with connected(walk.url) as connection:
-        _empty_tables(connection)
-    parent = walk.order[serial - 2] if serial > 1 else "base"
-    migrate(walk.url, walk.config, "stamp", parent)
+    del walk.failed[revision]  # the rebuild must not step over it: it is tried next
+    if serial > 1:
+        walk.rebuild(walk.order[serial - 2])
+    else:
+        drop_everything(walk.url)
     try:
         migrate(walk.url, walk.config, "upgrade", revision)
     except Exception:
+        walk.failed[revision] = error
         migrate(walk.url, walk.config, "stamp", revision)
         return False
-    del walk.failed[revision]
     warnings.warn(
         MigrationCheckNote(
             f"{label(walk.config, revision)}: fails with the data check's rows in its tables "
@@ -1167,28 +1170,6 @@ def _passes_without_the_checks_rows(walk: Walk, revision: str, serial: int) -> b
         stacklevel=3,
     )
     return True
-
-
-def _empty_tables(connection: Connection) -> None:
-    """Delete every row but alembic_version's, whatever refers to what."""
-    tables = [name for name in inspect(connection).get_table_names() if name != "alembic_version"]
-    quote = connection.dialect.identifier_preparer.quote
-    if connection.dialect.name == "postgresql":
-        if tables:
-            connection.exec_driver_sql(f"TRUNCATE {', '.join(map(quote, tables))} CASCADE")
-    elif connection.dialect.name == "sqlite":
-        connection.commit()
-        with foreign_keys_off(connection):
-            for table in tables:
-                connection.exec_driver_sql(f"DELETE FROM {quote(table)}")
-            connection.commit()
-        return
-    else:
-        connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
-        for table in tables:
-            connection.exec_driver_sql(f"DELETE FROM {quote(table)}")
-        connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
-    connection.commit()
 
 
 def _note_coverage(

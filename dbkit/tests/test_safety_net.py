@@ -1248,6 +1248,51 @@ def test_rows_a_later_foreign_key_cannot_take_are_the_checks_not_the_revisions(
         check_data_survives(empty_database_url, history.config())
 
 
+def test_rows_the_history_wrote_itself_stay_when_the_checks_rows_are_taken_out(
+    history: History, empty_database_url: URL
+) -> None:
+    """A revision that fails on the check's rows runs again without them, but with the
+    rows the revisions wrote: a later revision that reads a row an earlier one seeded
+    must find it (Langflow's policy singleton was deleted with the check's rows, and
+    the revision that reads it failed)."""
+    history.add(
+        """
+        settings = op.create_table(
+            "settings",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("mode", sa.String(20), nullable=False),
+        )
+        op.bulk_insert(settings, [{"id": 1, "mode": "strict"}])
+        """
+    )
+    history.add('op.create_table("owners", sa.Column("id", sa.String(20), primary_key=True))')
+    history.add(
+        """
+        op.create_table(
+            "pets",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("owner_id", sa.String(20)),
+        )
+        """
+    )
+    keyed = history.add(
+        """
+        with op.batch_alter_table("pets") as batch_op:
+            batch_op.create_foreign_key("fk_pets_owner_id_owners", "owners", ["owner_id"], ["id"])
+        """
+    )
+    history.add(
+        """
+        seeded = "SELECT COUNT(*) FROM settings WHERE mode = 'strict'"
+        if op.get_bind().execute(sa.text(seeded)).scalar_one() != 1:
+            raise RuntimeError("the seeded setting is gone")
+        op.add_column("pets", sa.Column("mode", sa.String(20)))
+        """
+    )
+    with pytest.warns(MigrationCheckNote, match=f"revision {keyed} .* passes without them"):
+        check_data_survives(empty_database_url, history.config())
+
+
 # What a project accepts (accepted.toml) ------------------------------------------------------
 
 
