@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.resources
+import importlib.util
 import os
 import re
 import shutil
@@ -219,7 +220,9 @@ def _copy_modules(
     """``files`` of the wheel and the ``stand_ins`` as modules under ``target``.
 
     Packages on the way get an empty ``__init__.py`` unless the wheel's own is
-    listed: the project's would import all of it.
+    listed: the project's would import all of it. A stand-in for a package
+    that is installed is left out: the copy comes first on ``sys.path``, and
+    would hide the real one from everything else in the process.
     """
     written: list[Path] = []
     for name in files:
@@ -228,6 +231,8 @@ def _copy_modules(
         shutil.copy(unpacked / name, path)
         written.append(path)
     for module, text in stand_ins.items():
+        if importlib.util.find_spec(module.split(".")[0]) is not None:
+            continue
         path = target.joinpath(*module.split(".")).with_suffix(".py")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
