@@ -317,6 +317,140 @@ def _prefect_metadata() -> MetaData:
 
 PREFECT_MIGRATIONS = "prefect.server.database._migrations.versions"
 
+# Langflow's env.py sets this convention on SQLModel.metadata once the models
+# are defined, so it names what its revisions leave unnamed (and, through
+# %(constraint_name)s, prefixes the CHECKs they name): production databases
+# have these names, and revisions drop keys by them.
+LANGFLOW_NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _langflow_metadata() -> MetaData:
+    metadata: MetaData = importlib.import_module("sqlmodel").SQLModel.metadata
+    metadata.naming_convention = LANGFLOW_NAMING_CONVENTION
+    return metadata
+
+
+LANGFLOW_MODELS = "langflow/services/database/models"
+# The modules that declare Langflow's tables (table=True): the ones its
+# models/__init__.py imports, without the CRUD helpers beside them.
+LANGFLOW_MODEL_FILES = (
+    "a2a/model.py",
+    "api_key/model.py",
+    "audit_event/model.py",
+    "auth/authz.py",
+    "auth/sso.py",
+    "catalog_policy/model.py",
+    "connection/model.py",
+    "connection/oauth.py",
+    "data_subject_request/model.py",
+    "deployment/model.py",
+    "deployment_provider_account/model.py",
+    "file/model.py",
+    "flow/model.py",
+    "flow_version/model.py",
+    "flow_version_deployment_attachment/model.py",
+    "folder/model.py",
+    "ingestion_run/model.py",
+    "jobs/model.py",
+    "knowledge_base/model.py",
+    "knowledge_base_storage_migration.py",
+    "mcp_server/model.py",
+    "memory_base/model.py",
+    "message/model.py",
+    "model_provider_policy/model.py",
+    "policy_bundle/model.py",
+    "project_replacement_operation.py",
+    "traces/model.py",
+    "transactions/model.py",
+    "trigger/model.py",
+    "user/model.py",
+    "variable/model.py",
+    "vertex_builds/model.py",
+)
+# What those modules import from beside them: enums, pydantic schemas,
+# validators; none imports further into Langflow.
+LANGFLOW_MODEL_HELPERS = (
+    # d4a7c9e1b2f6 imports CatalogPolicyRule from the package.
+    "catalog_policy/__init__.py",
+    "auth/sso_secret.py",
+    "connection/schemas.py",
+    "data_subject_request/schemas.py",
+    "deployment_provider_account/schemas.py",
+    "deployment_provider_account/utils.py",
+    "trigger/schemas.py",
+)
+# Stand-ins for what the models and revisions import from lfx (Langflow's
+# engine) and the rest of Langflow. None changes a table: each stands for a
+# logger, a validator, a serializer, or a type that only methods, schemas
+# that are not tables, or fields whose column is declared outright
+# (sa_column=Column(JSON)) use; the two types that do make columns (UUIDstr,
+# DeploymentType) are lfx 1.13.0's own, copied. numpy, pandas and emoji are
+# used by validators only, and stand in only where they are not installed.
+LANGFLOW_STAND_INS = {
+    # A structlog wrapper the revisions and models only log with.
+    "lfx.log.logger": "import logging\n\nlogger = logging.getLogger('lfx')\n",
+    # lfx 1.13.0's lfx/schema/serialize.py as it is: the type of every UUID column.
+    "lfx.schema.serialize": (
+        "from typing import Annotated\nfrom uuid import UUID\n\n"
+        "from pydantic import BeforeValidator\n\n\n"
+        "def str_to_uuid(v):\n"
+        "    return UUID(v) if isinstance(v, str) else v\n\n\n"
+        "UUIDstr = Annotated[UUID, BeforeValidator(str_to_uuid)]\n"
+    ),
+    # lfx 1.13.0's ensure_utc, used by validators.
+    "lfx.schema.validators": (
+        "from datetime import timezone\n\n\n"
+        "def ensure_utc(timestamp):\n"
+        "    if timestamp.tzinfo is None or timestamp.utcoffset() is None:\n"
+        "        return timestamp.replace(tzinfo=timezone.utc)\n"
+        "    return timestamp.astimezone(timezone.utc)\n"
+    ),
+    # Used by a validator of Flow.data.
+    "lfx.utils.flow_code": "def normalize_code_for_import(value):\n    return value\n",
+    # lfx 1.13.0's DeploymentType has this one member; its values are the
+    # values of the deployment_type_enum column.
+    "lfx.services.adapters.deployment.schema": (
+        "from enum import Enum\n\n\nclass DeploymentType(str, Enum):\n    AGENT = 'agent'\n"
+    ),
+    # Pydantic models and patterns of connection schemas (not tables).
+    "lfx.integrations.capabilities": (
+        "from pydantic import BaseModel, ConfigDict\n\n\n"
+        "class IntegrationIdentity(BaseModel):\n    model_config = ConfigDict(extra='allow')\n"
+    ),
+    "lfx.integrations.models": (
+        "from pydantic import BaseModel, ConfigDict\n\n"
+        "PROVIDER_ID_PATTERN = r'^[a-z0-9][a-z0-9._-]*$'\n"
+        "CONNECTION_NAME_PATTERN = r'^[a-z0-9]+(?:_[a-z0-9]+)*$'\n\n\n"
+        "class ConnectionAccount(BaseModel):\n    model_config = ConfigDict(extra='allow')\n"
+    ),
+    # Used by a validator of MessageTable.content_blocks.
+    "lfx.schema.legacy_render": "def render_v1_content_blocks(value):\n    return value\n",
+    # The types of fields whose columns are declared as JSON (sa_column).
+    "langflow.schema.content_block": "ContentType = dict\n",
+    "langflow.schema.data": (
+        "from pydantic import BaseModel\n\n\nclass Data(BaseModel):\n    data: dict = {}\n"
+    ),
+    # Used by field serializers only.
+    "langflow.serialization.serialization": (
+        "def serialize(data, **options):\n    return data\n\n\n"
+        "def get_max_text_length():\n    return None\n\n\n"
+        "def get_max_items_length():\n    return None\n"
+    ),
+    "numpy": "class generic:\n    pass\n",
+    "pandas": "class DataFrame:\n    pass\n",
+    "emoji": (
+        "def emojize(value, **options):\n    return value\n\n\n"
+        "def purely_emoji(value):\n    return True\n"
+    ),
+}
+
+
 MLFLOW_INITIAL = "from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase"
 
 HISTORIES = [
@@ -407,6 +541,37 @@ HISTORIES = [
                 '__all__ = ["SqlEventLogStorageTable"]\n'
             ),
         },
+    ),
+    # Langflow imports most of itself and lfx from its models, so the port
+    # copies the model and helper modules from the wheel, with stand-ins for
+    # the rest, and sets the naming convention Langflow's env.py sets. Its
+    # first revision creates its first tables: no baseline.
+    RealHistory(
+        name="langflow",
+        requirement="langflow-base==1.13.0",
+        licence="MIT",
+        versions_package="langflow.alembic.versions",
+        model_modules=tuple(
+            f"{LANGFLOW_MODELS}/{path}".removesuffix(".py").replace("/", ".")
+            for path in LANGFLOW_MODEL_FILES
+        ),
+        metadata=_langflow_metadata,
+        wheel=Wheel(
+            project="langflow-base",
+            version="1.13.0",
+            sha256="e15db23e16cf27d6d1ac8fcc5030cf25ad3a04356a9581862b4e97de739dd3a2",
+        ),
+        files=(
+            *(f"{LANGFLOW_MODELS}/{path}" for path in LANGFLOW_MODEL_FILES),
+            *(f"{LANGFLOW_MODELS}/{path}" for path in LANGFLOW_MODEL_HELPERS),
+            "langflow/utils/migration.py",
+            "langflow/schema/serialize.py",
+            "langflow/schema/properties.py",
+            "langflow/schema/validators.py",
+            "langflow/services/database/utils.py",
+            "langflow/services/variable/constants.py",
+        ),
+        stand_ins=LANGFLOW_STAND_INS,
     ),
     RealHistory(
         name="prefect",
