@@ -1262,7 +1262,7 @@ def test_rows_the_history_wrote_itself_stay_when_the_checks_rows_are_taken_out(
             sa.Column("id", sa.Integer, primary_key=True),
             sa.Column("mode", sa.String(20), nullable=False),
         )
-        op.bulk_insert(settings, [{"id": 1, "mode": "strict"}])
+        op.bulk_insert(settings, [{"id": 1000, "mode": "strict"}])
         """
     )
     history.add('op.create_table("owners", sa.Column("id", sa.String(20), primary_key=True))')
