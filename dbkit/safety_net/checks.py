@@ -1067,12 +1067,17 @@ def _what_changed(connection: Connection, table: Table, values: dict[str, Any]) 
     keys = [column.name for column in table.primary_key.columns]
     if not keys or not all(key in values for key in keys):
         return ""
+    # The database compares, as the search for the row did: a naive datetime
+    # written into a time-zone-aware column comes back aware, unequal in Python.
+    names = list(values)
     now = connection.execute(
-        select(table).where(*(table.columns[key] == values[key] for key in keys))
+        select(*(case((table.columns[name] == values[name], 1), else_=0) for name in names))
+        .select_from(table)
+        .where(*(table.columns[key] == values[key] for key in keys))
     ).first()
     if now is None:
         return ", no row has its key"
-    changed = [name for name, value in values.items() if now._mapping[name] != value]
+    changed = [name for name, same in zip(names, now, strict=True) if not same]
     return f", changed in {', '.join(changed)}" if changed else ""
 
 

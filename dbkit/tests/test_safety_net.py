@@ -740,6 +740,27 @@ def test_a_row_changed_into_another_expected_row_is_caught(
     ]
 
 
+def test_a_changed_row_names_only_the_columns_the_database_says_changed(
+    history: History, empty_database_url: URL
+) -> None:
+    """A time-zone-aware column gives back an aware datetime for the naive one written:
+    the database finds them equal, and the column is not named as changed (it was, on
+    PostgreSQL, beside the column that had changed, in Langflow's history)."""
+    history.add(
+        """
+        op.create_table(
+            "members",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("source", sa.String(20), nullable=False),
+            sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        """
+    )
+    history.add("op.execute(\"UPDATE members SET source = 'legacy'\")", revision="bad0000000b1")
+    [finding] = findings_of(lambda: check_data_survives(empty_database_url, history.config()))
+    assert finding.endswith(", changed in source"), finding
+
+
 # Offline SQL -------------------------------------------------------------------------
 
 OFFLINE_URLS = {
