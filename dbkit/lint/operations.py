@@ -92,8 +92,9 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "create-index": (
         "CREATE INDEX blocks writes to the table until the index is built",
-        "on PostgreSQL pass postgresql_concurrently=True inside "
-        "`with op.get_context().autocommit_block():`",
+        "use online.create_index(...) (from dbkit.migrations import online), which "
+        "builds it CONCURRENTLY on PostgreSQL; autogenerate writes it so for a table "
+        "that already exists",
     ),
     "add-unique-constraint": (
         "adding a unique constraint builds its index while blocking writes",

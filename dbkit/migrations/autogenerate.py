@@ -23,6 +23,13 @@ cannot see that a column it drops was an enum (SQLite stores it as text), so
 a revision removing one needs the ``drop`` line added by hand; the stairway
 test on PostgreSQL fails until it is there.
 
+**Indexes on tables the app is using.** An index created or dropped on a
+table that exists before the revision (not one the revision creates) is
+written as ``online.create_index(...)`` / ``online.drop_index(...)``
+(dbkit/migrations/online.py): CONCURRENTLY on PostgreSQL, so writes go on
+while it builds, and the ordinary operation elsewhere. Drops come before the
+table's batch block, creates after it.
+
 **Tables in foreign key order.** Autogenerate may drop a table before a
 table that refers to it (and so, in the downgrade, create it after), which
 the database refuses; tables are created parents first and dropped children
@@ -85,6 +92,28 @@ class DropEnumTypeOp(ops.MigrateOperation):
         return ("remove_enum_type", self.enum)
 
 
+class OnlineIndexOp(ops.MigrateOperation):
+    """An index created or dropped on a table the app is using: online.create_index()
+    or online.drop_index() in the revision."""
+
+    def __init__(self, operation: ops.CreateIndexOp | ops.DropIndexOp) -> None:
+        self.operation = operation
+
+    def to_diff_tuple(self) -> Any:
+        return self.operation.to_diff_tuple()
+
+    def reverse(self) -> OnlineIndexOp:
+        return OnlineIndexOp(self.operation.reverse())
+
+
+@renderers.dispatch_for(OnlineIndexOp)
+def _render_online_index(context: AutogenContext, operation: OnlineIndexOp) -> str:
+    context.imports.add("from dbkit.migrations import online")
+    rendered: str = renderers.dispatch(operation.operation)(context, operation.operation)
+    # op.create_index(...) as Alembic writes it, called through online.
+    return re.sub(r"^op\.", "online.", rendered)
+
+
 @renderers.dispatch_for(CreateEnumTypeOp)
 def _render_create(_context: AutogenContext, operation: CreateEnumTypeOp) -> str:
     values = ", ".join(repr(value) for value in operation.enum.enums)
@@ -122,6 +151,25 @@ def _rewrite(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperatio
         # Outside the table's batch block: batch operations run when the block
         # ends, and the type must exist before its column and go after it.
         rewritten += [*before, operation, *after]
+    return rewritten
+
+
+def _online_indexes(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """Index operations on tables that exist before the revision, taken out of their
+    batch blocks as online ones: drops before the block, creates after it."""
+    created = {op.table_name for op in operations if isinstance(op, ops.CreateTableOp)}
+    rewritten: list[ops.MigrateOperation] = []
+    for operation in operations:
+        if not isinstance(operation, ops.ModifyTableOps) or operation.table_name in created:
+            rewritten.append(operation)
+            continue
+        drops = [op for op in operation.ops if isinstance(op, ops.DropIndexOp)]
+        creates = [op for op in operation.ops if isinstance(op, ops.CreateIndexOp)]
+        operation.ops = [op for op in operation.ops if op not in drops and op not in creates]
+        rewritten += [OnlineIndexOp(op) for op in drops]
+        if operation.ops:
+            rewritten.append(operation)
+        rewritten += [OnlineIndexOp(op) for op in creates]
     return rewritten
 
 
@@ -243,7 +291,7 @@ def review(script: ops.MigrationScript, dialect: str) -> None:
         cleaned = _without_index_drops_of_dropped_tables(operations.ops)
         if dialect != "postgresql":
             cleaned = _without_identity_noise(cleaned)
-        operations.ops = _rewrite(_foreign_key_order(cleaned))
+        operations.ops = _online_indexes(_rewrite(_foreign_key_order(cleaned)))
 
 
 # Reflection noise ------------------------------------------------------------------

@@ -1,0 +1,138 @@
+"""Indexes on tables the app is using: autogenerate writes online.create_index() and
+online.drop_index() (dbkit/migrations/online.py), CONCURRENTLY on PostgreSQL, the
+ordinary operation elsewhere; the same file runs on every backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import URL, inspect, make_url, text
+
+from dbkit.lint.operations import lint_file
+from dbkit.safety_net.checks import check_offline_sql, connected, migrate
+from dbkit.testing.histories import History, new_history
+
+POSTS = """
+op.create_table(
+    "posts",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.String(100), nullable=False),
+)
+"""
+
+
+def posts_metadata() -> tuple[sa.MetaData, sa.Table]:
+    metadata = sa.MetaData()
+    posts = sa.Table(
+        "posts",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.String(100), nullable=False),
+    )
+    return metadata, posts
+
+
+def autogenerate(history: History, url: URL, message: str) -> str:
+    """The text of the revision autogenerate writes against ``url`` (at head)."""
+    before = set(history.versions.glob("*.py"))
+    with connected(url) as connection:
+        config = history.config()
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)
+    [written] = set(history.versions.glob("*.py")) - before
+    return written.read_text()
+
+
+def indexes(url: URL) -> set[str]:
+    with connected(url) as connection:
+        return {str(index["name"]) for index in inspect(connection).get_indexes("posts")}
+
+
+def test_an_index_on_a_table_in_use_is_created_and_dropped_online(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    metadata, posts = posts_metadata()
+    history = new_history(tmp_path, metadata)
+    history.add(POSTS, 'op.drop_table("posts")')
+    migrate(empty_database_url, history.config(), "upgrade", "head")
+
+    sa.Index("ix_posts_title", posts.c.title)
+    revision = autogenerate(history, empty_database_url, "index titles")
+    assert "from dbkit.migrations import online" in revision
+    assert "online.create_index('ix_posts_title', 'posts', ['title']" in revision
+    assert "online.drop_index('ix_posts_title', table_name='posts')" in revision
+    assert "batch_op.create_index" not in revision
+    [written] = sorted(history.versions.glob("*index_titles.py"))
+    assert lint_file(written) == []
+
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    assert "ix_posts_title" in indexes(empty_database_url)
+    migrate(empty_database_url, config, "downgrade", "-1")
+    assert "ix_posts_title" not in indexes(empty_database_url)
+    migrate(empty_database_url, config, "upgrade", "head")
+
+    postgresql = check_offline_sql(history.ini, make_url("postgresql+psycopg://x@db.invalid/x"))
+    assert postgresql is not None
+    assert "CREATE INDEX CONCURRENTLY ix_posts_title ON posts (title)" in postgresql
+    mysql = check_offline_sql(history.ini, make_url("mysql+pymysql://x@db.invalid/x"))
+    assert mysql is not None
+    assert "CREATE INDEX ix_posts_title ON posts (title)" in mysql
+
+
+def test_an_index_on_a_table_the_revision_creates_is_created_with_it(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """Nobody uses a table yet in the revision that creates it: no autocommit block."""
+    metadata, posts = posts_metadata()
+    sa.Index("ix_posts_title", posts.c.title)
+    history = new_history(tmp_path, metadata)
+    revision = autogenerate(history, empty_database_url, "posts")
+    assert "online." not in revision
+    assert "create_index(" in revision
+
+
+@pytest.mark.backends("postgresql")
+def test_an_invalid_index_left_by_a_failed_build_is_built_again(
+    history: History, empty_database_url: URL
+) -> None:
+    """A unique index whose concurrent build met a duplicate is left INVALID; once the
+    duplicate is gone, running the revision again drops it and builds it anew."""
+    history.add(POSTS, 'op.drop_table("posts")')
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("INSERT INTO posts (title) VALUES ('Same'), ('Same')"))
+        connection.commit()
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.create_index("uq_posts_title", "posts", ["title"], unique=True)
+        """,
+        """
+        from dbkit.migrations import online
+        online.drop_index("uq_posts_title", table_name="posts")
+        """,
+    )
+    with pytest.raises(sa.exc.IntegrityError):
+        migrate(empty_database_url, config, "upgrade", "head")
+
+    def valid() -> bool | None:
+        with connected(empty_database_url) as connection:
+            found = connection.execute(
+                text(
+                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c "
+                    "ON c.oid = i.indexrelid WHERE c.relname = 'uq_posts_title'"
+                )
+            ).scalar()
+            return None if found is None else bool(found)
+
+    assert valid() is False  # left behind, slowing every write
+    with connected(empty_database_url) as connection:
+        connection.execute(text("DELETE FROM posts WHERE id = (SELECT max(id) FROM posts)"))
+        connection.commit()
+    migrate(empty_database_url, config, "upgrade", "head")
+    assert valid() is True
