@@ -103,7 +103,9 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "add-foreign-key": (
         "adding a foreign key locks both tables while every row is checked",
-        "on PostgreSQL add it NOT VALID, then VALIDATE CONSTRAINT in a separate migration",
+        "use online.create_foreign_key(...) (from dbkit.migrations import online): NOT "
+        "VALID, then VALIDATE CONSTRAINT in its own transaction on PostgreSQL; "
+        "autogenerate writes it so for a table that already exists",
     ),
 }
 

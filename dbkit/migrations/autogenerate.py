@@ -23,12 +23,13 @@ cannot see that a column it drops was an enum (SQLite stores it as text), so
 a revision removing one needs the ``drop`` line added by hand; the stairway
 test on PostgreSQL fails until it is there.
 
-**Indexes on tables the app is using.** An index created or dropped on a
-table that exists before the revision (not one the revision creates) is
-written as ``online.create_index(...)`` / ``online.drop_index(...)``
-(dbkit/migrations/online.py): CONCURRENTLY on PostgreSQL, so writes go on
-while it builds, and the ordinary operation elsewhere. Drops come before the
-table's batch block, creates after it.
+**Indexes and foreign keys on tables the app is using.** An index created or
+dropped, or a foreign key added, on a table that exists before the revision
+(not one the revision creates) is written as ``online.create_index(...)``,
+``online.drop_index(...)`` or ``online.create_foreign_key(...)``
+(dbkit/migrations/online.py): on PostgreSQL CONCURRENTLY, or NOT VALID then
+VALIDATE, so writes go on; the ordinary operation elsewhere. Drops come before
+the table's batch block, creates after it.
 
 **Tables in foreign key order.** Autogenerate may drop a table before a
 table that refers to it (and so, in the downgrade, create it after), which
@@ -92,22 +93,28 @@ class DropEnumTypeOp(ops.MigrateOperation):
         return ("remove_enum_type", self.enum)
 
 
-class OnlineIndexOp(ops.MigrateOperation):
-    """An index created or dropped on a table the app is using: online.create_index()
-    or online.drop_index() in the revision."""
+class OnlineOp(ops.MigrateOperation):
+    """An index created or dropped, or a foreign key added, on a table the app is
+    using: online.create_index(), online.drop_index() or online.create_foreign_key()
+    in the revision."""
 
-    def __init__(self, operation: ops.CreateIndexOp | ops.DropIndexOp) -> None:
+    def __init__(
+        self, operation: ops.CreateIndexOp | ops.DropIndexOp | ops.CreateForeignKeyOp
+    ) -> None:
         self.operation = operation
 
     def to_diff_tuple(self) -> Any:
         return self.operation.to_diff_tuple()
 
-    def reverse(self) -> OnlineIndexOp:
-        return OnlineIndexOp(self.operation.reverse())
+    def reverse(self) -> ops.MigrateOperation:
+        reverse = self.operation.reverse()
+        if isinstance(reverse, (ops.CreateIndexOp, ops.DropIndexOp)):
+            return OnlineOp(reverse)
+        return reverse
 
 
-@renderers.dispatch_for(OnlineIndexOp)
-def _render_online_index(context: AutogenContext, operation: OnlineIndexOp) -> str:
+@renderers.dispatch_for(OnlineOp)
+def _render_online(context: AutogenContext, operation: OnlineOp) -> str:
     context.imports.add("from dbkit.migrations import online")
     rendered: str = renderers.dispatch(operation.operation)(context, operation.operation)
     # op.create_index(...) as Alembic writes it, called through online.
@@ -154,9 +161,10 @@ def _rewrite(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperatio
     return rewritten
 
 
-def _online_indexes(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
-    """Index operations on tables that exist before the revision, taken out of their
-    batch blocks as online ones: drops before the block, creates after it."""
+def _online_operations(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """Index operations and new foreign keys on tables that exist before the revision,
+    taken out of their batch blocks as online ones: drops before the block, creates
+    after it."""
     created = {op.table_name for op in operations if isinstance(op, ops.CreateTableOp)}
     rewritten: list[ops.MigrateOperation] = []
     for operation in operations:
@@ -164,12 +172,16 @@ def _online_indexes(operations: list[ops.MigrateOperation]) -> list[ops.MigrateO
             rewritten.append(operation)
             continue
         drops = [op for op in operation.ops if isinstance(op, ops.DropIndexOp)]
-        creates = [op for op in operation.ops if isinstance(op, ops.CreateIndexOp)]
+        creates: list[ops.CreateIndexOp | ops.CreateForeignKeyOp] = [
+            op
+            for op in operation.ops
+            if isinstance(op, (ops.CreateIndexOp, ops.CreateForeignKeyOp))
+        ]
         operation.ops = [op for op in operation.ops if op not in drops and op not in creates]
-        rewritten += [OnlineIndexOp(op) for op in drops]
+        rewritten += [OnlineOp(op) for op in drops]
         if operation.ops:
             rewritten.append(operation)
-        rewritten += [OnlineIndexOp(op) for op in creates]
+        rewritten += [OnlineOp(op) for op in creates]
     return rewritten
 
 
@@ -291,7 +303,7 @@ def review(script: ops.MigrationScript, dialect: str) -> None:
         cleaned = _without_index_drops_of_dropped_tables(operations.ops)
         if dialect != "postgresql":
             cleaned = _without_identity_noise(cleaned)
-        operations.ops = _online_indexes(_rewrite(_foreign_key_order(cleaned)))
+        operations.ops = _online_operations(_rewrite(_foreign_key_order(cleaned)))
 
 
 # Reflection noise ------------------------------------------------------------------

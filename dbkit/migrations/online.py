@@ -1,5 +1,7 @@
 """Operations for a table the app is using, as autogenerate writes them into revisions.
 
+Indexes (below) and foreign keys (:func:`create_foreign_key`).
+
 An index built by ``CREATE INDEX`` blocks every write to its table until it is
 built: seconds to minutes on a large table. On PostgreSQL these functions
 build and drop indexes ``CONCURRENTLY`` instead, which lets writes go on; that
@@ -85,3 +87,59 @@ def _is_invalid(index_name: str, schema: str | None) -> bool:
         .scalar()
     )
     return bool(found)
+
+
+def create_foreign_key(
+    constraint_name: str | None,
+    source_table: str,
+    referent_table: str,
+    local_cols: list[str],
+    remote_cols: list[str],
+    **kw: Any,
+) -> None:
+    """``op.create_foreign_key``, checked without blocking writes on PostgreSQL.
+
+    Adding a foreign key checks every row while it holds a lock that blocks
+    writes to both tables. On PostgreSQL the key is added ``NOT VALID`` (a brief
+    lock; new rows are checked from then on), then ``VALIDATE CONSTRAINT`` checks
+    the rows already there in its own transaction, under a lock that lets
+    writes go on. A run that failed to validate (a row that refers to nothing)
+    leaves the key NOT VALID; once the row is fixed, running the revision again
+    validates it. Elsewhere it is the ordinary operation (in batch mode, which
+    SQLite needs to add a key).
+    """
+    context = op.get_context()
+    if context.dialect.name != "postgresql":
+        with op.batch_alter_table(source_table) as batch_op:
+            batch_op.create_foreign_key(
+                constraint_name, referent_table, local_cols, remote_cols, **kw
+            )
+        return
+    if constraint_name is None:
+        raise ValueError("online.create_foreign_key needs the key's name, to validate it")
+    if context.as_sql or not _constraint_exists(constraint_name, source_table):
+        op.create_foreign_key(
+            constraint_name, source_table, referent_table, local_cols, remote_cols,
+            postgresql_not_valid=True, **kw,
+        )  # fmt: skip
+    preparer = context.dialect.identifier_preparer
+    with context.autocommit_block():
+        op.execute(
+            f"ALTER TABLE {preparer.quote(source_table)} "
+            f"VALIDATE CONSTRAINT {preparer.quote(constraint_name)}"
+        )
+
+
+def _constraint_exists(name: str, table: str) -> bool:
+    found = (
+        op.get_bind()
+        .execute(
+            text(
+                "SELECT 1 FROM pg_constraint WHERE conname = :name "
+                "AND conrelid = to_regclass(:table)"
+            ),
+            {"name": name, "table": table},
+        )
+        .scalar()
+    )
+    return found is not None

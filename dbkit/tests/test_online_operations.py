@@ -136,3 +136,97 @@ def test_an_invalid_index_left_by_a_failed_build_is_built_again(
         connection.commit()
     migrate(empty_database_url, config, "upgrade", "head")
     assert valid() is True
+
+
+AUTHORS_AND_POSTS = """
+op.create_table("authors", sa.Column("id", sa.Integer, primary_key=True))
+op.create_table(
+    "posts",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("author_id", sa.Integer, nullable=True),
+)
+"""
+
+
+def authors_and_posts(metadata: sa.MetaData) -> sa.Table:
+    sa.Table("authors", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    return sa.Table(
+        "posts",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("author_id", sa.Integer, nullable=True),
+    )
+
+
+def test_a_foreign_key_on_a_table_in_use_is_added_online(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    metadata = sa.MetaData()
+    posts = authors_and_posts(metadata)
+    history = new_history(tmp_path, metadata)
+    history.add(AUTHORS_AND_POSTS, 'op.drop_table("posts")\nop.drop_table("authors")')
+    migrate(empty_database_url, history.config(), "upgrade", "head")
+
+    posts.append_constraint(
+        sa.ForeignKeyConstraint(["author_id"], ["authors.id"], name="fk_posts_author_id_authors")
+    )
+    revision = autogenerate(history, empty_database_url, "posts by authors")
+    assert "online.create_foreign_key('fk_posts_author_id_authors', 'posts', 'authors'" in revision
+    [written] = sorted(history.versions.glob("*posts_by_authors.py"))
+    assert lint_file(written) == []
+
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+
+    def keys() -> list[str | None]:
+        with connected(empty_database_url) as connection:
+            return [key["name"] for key in inspect(connection).get_foreign_keys("posts")]
+
+    assert keys() == ["fk_posts_author_id_authors"]
+    migrate(empty_database_url, config, "downgrade", "-1")
+    assert keys() == []
+    migrate(empty_database_url, config, "upgrade", "head")
+
+    postgresql = check_offline_sql(history.ini, make_url("postgresql+psycopg://x@db.invalid/x"))
+    assert postgresql is not None
+    assert "NOT VALID" in postgresql
+    assert "ALTER TABLE posts VALIDATE CONSTRAINT fk_posts_author_id_authors" in postgresql
+
+
+@pytest.mark.backends("postgresql")
+def test_a_foreign_key_left_not_valid_is_validated_when_the_revision_runs_again(
+    history: History, empty_database_url: URL
+) -> None:
+    """A row that refers to nothing fails the validation; the key stays NOT VALID (new
+    rows are checked already); once the row is fixed, the revision runs again."""
+    history.add(AUTHORS_AND_POSTS)
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("INSERT INTO posts (author_id) VALUES (42)"))
+        connection.commit()
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.create_foreign_key(
+            "fk_posts_author_id_authors", "posts", "authors", ["author_id"], ["id"]
+        )
+        """
+    )
+    with pytest.raises(sa.exc.IntegrityError):
+        migrate(empty_database_url, config, "upgrade", "head")
+
+    def validated() -> bool | None:
+        with connected(empty_database_url) as connection:
+            found = connection.execute(
+                text("SELECT convalidated FROM pg_constraint WHERE conname = :name"),
+                {"name": "fk_posts_author_id_authors"},
+            ).scalar()
+            return None if found is None else bool(found)
+
+    assert validated() is False
+    with connected(empty_database_url) as connection:
+        connection.execute(text("UPDATE posts SET author_id = NULL"))
+        connection.commit()
+    migrate(empty_database_url, config, "upgrade", "head")
+    assert validated() is True
