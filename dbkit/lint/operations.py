@@ -76,8 +76,9 @@ RULES: dict[str, tuple[str, str]] = {
     "set-not-null": (
         "SET NOT NULL reads the whole table under an exclusive lock on PostgreSQL, "
         "blocking reads and writes until it is done",
-        "add a CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it in a later "
-        "migration, then SET NOT NULL (PostgreSQL 12+ then skips the scan)",
+        "use online.alter_column(..., nullable=False) (from dbkit.migrations import "
+        "online): a CHECK NOT VALID, validated, then SET NOT NULL, which then skips the "
+        "scan; autogenerate writes it so for a table that already exists",
     ),
     "backfill-in-migration": (
         "an UPDATE of every row in the migration's transaction locks them all until it "
@@ -98,8 +99,9 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "add-unique-constraint": (
         "adding a unique constraint builds its index while blocking writes",
-        "on PostgreSQL create a unique index CONCURRENTLY, then "
-        "ADD CONSTRAINT ... UNIQUE USING INDEX",
+        "use online.create_unique_constraint(...) (from dbkit.migrations import online): "
+        "its index built CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX; "
+        "autogenerate writes it so for a table that already exists",
     ),
     "add-foreign-key": (
         "adding a foreign key locks both tables while every row is checked",

@@ -23,12 +23,12 @@ cannot see that a column it drops was an enum (SQLite stores it as text), so
 a revision removing one needs the ``drop`` line added by hand; the stairway
 test on PostgreSQL fails until it is there.
 
-**Indexes and foreign keys on tables the app is using.** An index created or
-dropped, or a foreign key added, on a table that exists before the revision
-(not one the revision creates) is written as ``online.create_index(...)``,
-``online.drop_index(...)`` or ``online.create_foreign_key(...)``
-(dbkit/migrations/online.py): on PostgreSQL CONCURRENTLY, or NOT VALID then
-VALIDATE, so writes go on; the ordinary operation elsewhere. Drops come before
+**Tables the app is using.** On a table that exists before the revision (not
+one the revision creates), an index created or dropped, a foreign key or
+unique constraint added, or a column made NOT NULL, is written through
+``online`` (dbkit/migrations/online.py): the same call, which on PostgreSQL
+builds CONCURRENTLY or adds NOT VALID then validates, so writes go on; the
+ordinary operation elsewhere. Drops come before
 the table's batch block, creates after it.
 
 **Tables in foreign key order.** Autogenerate may drop a table before a
@@ -94,13 +94,11 @@ class DropEnumTypeOp(ops.MigrateOperation):
 
 
 class OnlineOp(ops.MigrateOperation):
-    """An index created or dropped, or a foreign key added, on a table the app is
-    using: online.create_index(), online.drop_index() or online.create_foreign_key()
-    in the revision."""
+    """An operation on a table the app is using, written through dbkit.migrations.online
+    (create_index, drop_index, create_foreign_key, create_unique_constraint, and
+    alter_column for NOT NULL): the same call, without the long lock on PostgreSQL."""
 
-    def __init__(
-        self, operation: ops.CreateIndexOp | ops.DropIndexOp | ops.CreateForeignKeyOp
-    ) -> None:
+    def __init__(self, operation: ops.MigrateOperation) -> None:
         self.operation = operation
 
     def to_diff_tuple(self) -> Any:
@@ -114,10 +112,15 @@ class OnlineOp(ops.MigrateOperation):
 
 
 @renderers.dispatch_for(OnlineOp)
-def _render_online(context: AutogenContext, operation: OnlineOp) -> str:
+def _render_online(context: AutogenContext, operation: OnlineOp) -> str | list[str]:
     context.imports.add("from dbkit.migrations import online")
-    rendered: str = renderers.dispatch(operation.operation)(context, operation.operation)
-    # op.create_index(...) as Alembic writes it, called through online.
+    rendered: str | list[str] = renderers.dispatch(operation.operation)(
+        context, operation.operation
+    )
+    # op.create_index(...) as Alembic writes it (some operations as lines), called
+    # through online.
+    if isinstance(rendered, list):
+        return [re.sub(r"^op\.", "online.", rendered[0]), *rendered[1:]]
     return re.sub(r"^op\.", "online.", rendered)
 
 
@@ -172,10 +175,12 @@ def _online_operations(operations: list[ops.MigrateOperation]) -> list[ops.Migra
             rewritten.append(operation)
             continue
         drops = [op for op in operation.ops if isinstance(op, ops.DropIndexOp)]
-        creates: list[ops.CreateIndexOp | ops.CreateForeignKeyOp] = [
+        creates: list[ops.MigrateOperation] = [
             op
             for op in operation.ops
             if isinstance(op, (ops.CreateIndexOp, ops.CreateForeignKeyOp))
+            or (isinstance(op, ops.AddConstraintOp) and op.constraint_type == "unique")
+            or _only_sets_not_null(op)
         ]
         operation.ops = [op for op in operation.ops if op not in drops and op not in creates]
         rewritten += [OnlineOp(op) for op in drops]
@@ -183,6 +188,17 @@ def _online_operations(operations: list[ops.MigrateOperation]) -> list[ops.Migra
             rewritten.append(operation)
         rewritten += [OnlineOp(op) for op in creates]
     return rewritten
+
+
+def _only_sets_not_null(operation: ops.MigrateOperation) -> bool:
+    return (
+        isinstance(operation, ops.AlterColumnOp)
+        and operation.modify_nullable is False
+        and operation.modify_type is None
+        and operation.modify_server_default is False
+        and operation.modify_name is None
+        and operation.modify_comment is False
+    )
 
 
 def _without(

@@ -143,3 +143,67 @@ def _constraint_exists(name: str, table: str) -> bool:
         .scalar()
     )
     return found is not None
+
+
+def alter_column(table_name: str, column_name: str, **kw: Any) -> None:
+    """``op.alter_column``; setting NOT NULL without a long write block on PostgreSQL.
+
+    ``SET NOT NULL`` scans the whole table under a lock that blocks reads and
+    writes. On PostgreSQL (12 and later) a valid ``CHECK (column IS NOT NULL)``
+    spares that scan: the check is added ``NOT VALID`` (a brief lock), validated
+    in its own transaction (writes go on), the column set NOT NULL, and the
+    check dropped. A run that met a NULL leaves the NOT VALID check (new rows
+    obey it); once the rows are filled, the revision runs again. Any other
+    change, and every change elsewhere, is the ordinary ``alter_column`` in
+    batch mode.
+    """
+    context = op.get_context()
+    only_not_null = kw.get("nullable") is False and not set(kw) - {
+        "nullable", "existing_type", "existing_server_default", "existing_nullable",
+        "existing_comment", "schema",
+    }  # fmt: skip
+    if context.dialect.name != "postgresql" or not only_not_null:
+        schema = kw.pop("schema", None)
+        with op.batch_alter_table(table_name, schema=schema) as batch_op:
+            batch_op.alter_column(column_name, **kw)
+        return
+    preparer = context.dialect.identifier_preparer
+    table, column = preparer.quote(table_name), preparer.quote(column_name)
+    check_name = f"{table_name}_{column_name}_not_null"
+    check = preparer.quote(check_name)
+    if context.as_sql or not _constraint_exists(check_name, table_name):
+        op.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID"
+        )
+    with context.autocommit_block():
+        op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}")
+    op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
+    op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {check}")
+
+
+def create_unique_constraint(
+    constraint_name: str | None, table_name: str, columns: list[str], **kw: Any
+) -> None:
+    """``op.create_unique_constraint``, its index built CONCURRENTLY on PostgreSQL.
+
+    Adding a unique constraint builds its index while blocking writes. On
+    PostgreSQL the unique index is built concurrently first (see
+    :func:`create_index`), then the constraint takes it over (``ADD CONSTRAINT
+    ... UNIQUE USING INDEX``, a brief lock). Elsewhere it is the ordinary
+    operation, in batch mode.
+    """
+    context = op.get_context()
+    if constraint_name is None:
+        raise ValueError("online.create_unique_constraint needs the constraint's name")
+    if context.dialect.name != "postgresql":
+        with op.batch_alter_table(table_name) as batch_op:
+            batch_op.create_unique_constraint(constraint_name, columns, **kw)
+        return
+    if not context.as_sql and _constraint_exists(constraint_name, table_name):
+        return  # a run that went this far already
+    create_index(constraint_name, table_name, columns, unique=True)
+    preparer = context.dialect.identifier_preparer
+    name = preparer.quote(constraint_name)
+    op.execute(
+        f"ALTER TABLE {preparer.quote(table_name)} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}"
+    )

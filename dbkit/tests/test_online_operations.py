@@ -230,3 +230,77 @@ def test_a_foreign_key_left_not_valid_is_validated_when_the_revision_runs_again(
         connection.commit()
     migrate(empty_database_url, config, "upgrade", "head")
     assert validated() is True
+
+
+def test_not_null_and_a_unique_constraint_on_a_table_in_use_are_added_online(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    metadata, posts = posts_metadata()
+    history = new_history(tmp_path, metadata)
+    history.add(
+        """
+        op.create_table(
+            "posts",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("title", sa.String(100), nullable=True),
+        )
+        op.execute("INSERT INTO posts (title) VALUES ('a'), ('b')")
+        """,
+        'op.drop_table("posts")',
+    )
+    migrate(empty_database_url, history.config(), "upgrade", "head")
+    posts.append_constraint(sa.UniqueConstraint("title", name="uq_posts_title"))
+    revision = autogenerate(history, empty_database_url, "titles required and unique")
+    assert "online.alter_column('posts', 'title'" in revision
+    assert "online.create_unique_constraint('uq_posts_title', 'posts', ['title'])" in revision
+    [written] = sorted(history.versions.glob("*titles_required_and_unique.py"))
+    assert lint_file(written) == []
+
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        inspector = inspect(connection)
+        [title] = [c for c in inspector.get_columns("posts") if c["name"] == "title"]
+        assert title["nullable"] is False
+        unique = inspector.get_unique_constraints("posts")
+        assert [u["name"] for u in unique] == ["uq_posts_title"]
+        assert "posts_title_not_null" not in {
+            c["name"] for c in inspector.get_check_constraints("posts")
+        }
+    migrate(empty_database_url, config, "downgrade", "-1")
+    migrate(empty_database_url, config, "upgrade", "head")
+
+    postgresql = check_offline_sql(history.ini, make_url("postgresql+psycopg://x@db.invalid/x"))
+    assert postgresql is not None
+    assert "CHECK (title IS NOT NULL) NOT VALID" in postgresql
+    assert "CREATE UNIQUE INDEX CONCURRENTLY uq_posts_title ON posts (title)" in postgresql
+    assert "ADD CONSTRAINT uq_posts_title UNIQUE USING INDEX uq_posts_title" in postgresql
+
+
+@pytest.mark.backends("postgresql")
+def test_not_null_left_half_done_by_a_null_is_finished_when_the_revision_runs_again(
+    history: History, empty_database_url: URL
+) -> None:
+    history.add(
+        """
+        op.create_table("posts", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("title", sa.String(100)))
+        op.execute("INSERT INTO posts (title) VALUES (NULL)")
+        """
+    )
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.alter_column("posts", "title", existing_type=sa.String(100), nullable=False)
+        """
+    )
+    config = history.config()
+    with pytest.raises(sa.exc.IntegrityError):
+        migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("UPDATE posts SET title = 'filled'"))
+        connection.commit()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        [title] = [c for c in inspect(connection).get_columns("posts") if c["name"] == "title"]
+        assert title["nullable"] is False
