@@ -12,9 +12,11 @@ cancelled statement) leaves an INVALID index behind that still slows every
 write; :func:`create_index` drops such a leftover of its own name before it
 builds again, so a revision that failed can simply be run again.
 
-On SQLite and MySQL/MariaDB they are the ordinary ``op.create_index`` and
-``op.drop_index`` (InnoDB adds and drops a secondary index without blocking
-writes by itself), so the same revision runs on every backend.
+On MySQL/MariaDB an index on plain columns is created and dropped with
+``ALGORITHM=INPLACE, LOCK=NONE``, which InnoDB does anyway, said so that a
+server that cannot refuses rather than locks; on SQLite they are the ordinary
+``op.create_index`` and ``op.drop_index``. The same revision runs on every
+backend.
 """
 
 from __future__ import annotations
@@ -27,6 +29,20 @@ from sqlalchemy import text
 from sqlalchemy.sql.elements import TextClause
 
 Columns = Sequence[str | TextClause]
+# MySQL and MariaDB build and drop a secondary index in place without blocking
+# writes by default; said explicitly, a server that cannot do it so refuses
+# the statement instead of locking the table for as long as it takes.
+MYSQL_ONLINE = "ALGORITHM=INPLACE, LOCK=NONE"
+
+
+def _mysql_online(dialect: str, columns: Columns, schema: str | None, kw: dict[str, Any]) -> bool:
+    """Whether the index is plain columns on MySQL/MariaDB, which the SQL above spells."""
+    return (
+        dialect in {"mysql", "mariadb"}
+        and schema is None
+        and not kw
+        and all(isinstance(column, str) for column in columns)
+    )
 
 
 def create_index(
@@ -40,6 +56,14 @@ def create_index(
 ) -> None:
     """``op.create_index``, built CONCURRENTLY on PostgreSQL."""
     context = op.get_context()
+    if _mysql_online(context.dialect.name, columns, schema, kw):
+        preparer = context.dialect.identifier_preparer
+        listed = ", ".join(preparer.quote(str(column)) for column in columns)
+        op.execute(
+            f"ALTER TABLE {preparer.quote(table_name)} ADD {'UNIQUE ' if unique else ''}INDEX "
+            f"{preparer.quote(index_name)} ({listed}), {MYSQL_ONLINE}"
+        )
+        return
     if context.dialect.name != "postgresql":
         op.create_index(index_name, table_name, list(columns), unique=unique, schema=schema, **kw)
         return
@@ -62,6 +86,13 @@ def drop_index(
 ) -> None:
     """``op.drop_index``, dropped CONCURRENTLY on PostgreSQL."""
     context = op.get_context()
+    if table_name is not None and _mysql_online(context.dialect.name, (), schema, kw):
+        preparer = context.dialect.identifier_preparer
+        op.execute(
+            f"ALTER TABLE {preparer.quote(table_name)} DROP INDEX {preparer.quote(index_name)}, "
+            f"{MYSQL_ONLINE}"
+        )
+        return
     if context.dialect.name != "postgresql":
         op.drop_index(index_name, table_name=table_name, schema=schema, **kw)
         return
