@@ -66,7 +66,9 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "rename-column": (
         "instances running the old code still use the old name",
-        "add the new column, write to both, backfill, switch reads, then drop the old one",
+        "expand and contract: online.expand_rename_column(...) in one release (the new "
+        "column, kept in step with the old by a trigger), online.contract_rename_column(...) "
+        "once no old instance runs (from dbkit.migrations import online)",
     ),
     "add-not-null-column": (
         "a NOT NULL column without a server default fails on a table that has rows, "

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import text
 from sqlalchemy.sql.elements import TextClause
@@ -238,3 +239,107 @@ def create_unique_constraint(
     op.execute(
         f"ALTER TABLE {preparer.quote(table_name)} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}"
     )
+
+
+# Renames by expand and contract ------------------------------------------------------------
+#
+# Renaming a column the app uses breaks every instance still running the old
+# code. Instead, over two deploys: *expand* adds the new column beside the old
+# one and keeps the two in step both ways (a trigger: whichever the writer set
+# is copied to the other), while instances of both versions run; the rows
+# already there are copied (here for a small table, else with
+# scripts/backfill.py); the new version reads and writes the new column.
+# *Contract*, once no old instance runs, drops the trigger and the old column.
+
+
+def expand_rename_column(
+    table_name: str, old: str, new: str, type_: Any, *, backfill: bool = True
+) -> None:
+    """Add ``new`` beside ``old``, kept in step with it both ways; copy the rows there
+    (``backfill=False`` for a large table: then run scripts/backfill.py)."""
+    op.add_column(table_name, sa.Column(new, type_, nullable=True))
+    create_sync(table_name, old, new)
+    if backfill:
+        preparer = op.get_context().dialect.identifier_preparer
+        table, old_, new_ = (preparer.quote(name) for name in (table_name, old, new))
+        op.execute(
+            f"UPDATE {table} SET {new_} = {old_} WHERE {new_} IS NULL"
+        )  # migration-lint: ignore[backfill-in-migration] only where unset
+
+
+def contract_rename_column(table_name: str, old: str, new: str) -> None:
+    """Drop the step-keeping and the old column, once no instance uses it."""
+    drop_sync(table_name, old, new)
+    with op.batch_alter_table(table_name) as batch_op:
+        batch_op.drop_column(old)
+
+
+def create_sync(table_name: str, old: str, new: str) -> None:
+    """Triggers that copy whichever of ``old`` and ``new`` a write set to the other."""
+    context = op.get_context()
+    preparer = context.dialect.identifier_preparer
+    table, old_, new_ = (preparer.quote(name) for name in (table_name, old, new))
+    name = _sync_name(table_name, old, new)
+    dialect = context.dialect.name
+    if dialect == "postgresql":
+        op.execute(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP = 'INSERT' THEN "
+            f"IF NEW.{new_} IS NULL THEN NEW.{new_} := NEW.{old_}; "
+            f"ELSIF NEW.{old_} IS NULL THEN NEW.{old_} := NEW.{new_}; END IF; "
+            f"ELSIF NEW.{new_} IS DISTINCT FROM OLD.{new_} THEN NEW.{old_} := NEW.{new_}; "
+            f"ELSIF NEW.{old_} IS DISTINCT FROM OLD.{old_} THEN NEW.{new_} := NEW.{old_}; "
+            f"END IF; RETURN NEW; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+        )
+    elif dialect in {"mysql", "mariadb"}:
+        op.execute(
+            f"CREATE TRIGGER {name}_insert BEFORE INSERT ON {table} FOR EACH ROW BEGIN "
+            f"IF NEW.{new_} IS NULL THEN SET NEW.{new_} = NEW.{old_}; "
+            f"ELSEIF NEW.{old_} IS NULL THEN SET NEW.{old_} = NEW.{new_}; END IF; END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {name}_update BEFORE UPDATE ON {table} FOR EACH ROW BEGIN "
+            f"IF NOT (NEW.{new_} <=> OLD.{new_}) THEN SET NEW.{old_} = NEW.{new_}; "
+            f"ELSEIF NOT (NEW.{old_} <=> OLD.{old_}) THEN SET NEW.{new_} = NEW.{old_}; "
+            f"END IF; END"
+        )
+    else:  # SQLite: no BEFORE trigger may change the row; AFTER ones update it
+        op.execute(
+            f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} FOR EACH ROW BEGIN "
+            f"UPDATE {table} SET {new_} = COALESCE(NEW.{new_}, NEW.{old_}), "
+            f"{old_} = COALESCE(NEW.{old_}, NEW.{new_}) WHERE rowid = NEW.rowid; END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {name}_new AFTER UPDATE OF {new_} ON {table} FOR EACH ROW "
+            f"WHEN NEW.{new_} IS NOT OLD.{new_} BEGIN "
+            f"UPDATE {table} SET {old_} = NEW.{new_} WHERE rowid = NEW.rowid; END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {name}_old AFTER UPDATE OF {old_} ON {table} FOR EACH ROW "
+            f"WHEN NEW.{old_} IS NOT OLD.{old_} AND NEW.{new_} IS OLD.{new_} BEGIN "
+            f"UPDATE {table} SET {new_} = NEW.{old_} WHERE rowid = NEW.rowid; END"
+        )
+
+
+def drop_sync(table_name: str, old: str, new: str) -> None:
+    context = op.get_context()
+    name = _sync_name(table_name, old, new)
+    dialect = context.dialect.name
+    if dialect == "postgresql":
+        table = context.dialect.identifier_preparer.quote(table_name)
+        op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    elif dialect in {"mysql", "mariadb"}:
+        for suffix in ("insert", "update"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}_{suffix}")
+    else:
+        for suffix in ("insert", "new", "old"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}_{suffix}")
+
+
+def _sync_name(table_name: str, old: str, new: str) -> str:
+    return f"sync_{table_name}_{old}_{new}"[:50]

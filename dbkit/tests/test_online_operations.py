@@ -4,6 +4,7 @@ ordinary operation elsewhere; the same file runs on every backend."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import URL, inspect, make_url, text
 
+from dbkit.database import make_engine
 from dbkit.lint.operations import lint_file
 from dbkit.safety_net.checks import check_offline_sql, connected, migrate
 from dbkit.testing.histories import History, new_history
@@ -307,3 +309,86 @@ def test_not_null_left_half_done_by_a_null_is_finished_when_the_revision_runs_ag
     with connected(empty_database_url) as connection:
         [title] = [c for c in inspect(connection).get_columns("posts") if c["name"] == "title"]
         assert title["nullable"] is False
+
+
+# A rename by expand and contract, with both app versions writing -------------------------
+
+PEOPLE = """
+op.create_table(
+    "people",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("full_name", sa.String(100)),
+)
+op.execute("INSERT INTO people (full_name) VALUES ('before 1'), ('before 2')")
+"""
+EXPAND = """
+from dbkit.migrations import online
+online.expand_rename_column("people", "full_name", "display_name", sa.String(100))
+"""
+EXPAND_DOWN = """
+from dbkit.migrations import online
+online.drop_sync("people", "full_name", "display_name")
+with op.batch_alter_table("people") as batch_op:
+    batch_op.drop_column("display_name")
+"""
+CONTRACT = """
+from dbkit.migrations import online
+online.contract_rename_column("people", "full_name", "display_name")
+"""
+
+
+def test_a_rename_by_expand_and_contract_loses_no_write_of_either_version(
+    history: History, empty_database_url: URL
+) -> None:
+    """Between expand and contract, the old version writes full_name and the new one
+    display_name, at the same time: every row ends with both, whoever wrote it."""
+    history.add(PEOPLE, 'op.drop_table("people")')
+    expand = history.add(EXPAND, EXPAND_DOWN)
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", expand)
+    engine = make_engine(empty_database_url)
+    writes = 40
+
+    def app(column: str, tag: str) -> None:
+        # The table as this app version knows it: one of the two columns.
+        people = sa.Table(
+            "people",
+            sa.MetaData(),
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column(column, sa.String(100)),
+        )
+        for n in range(writes):
+            with engine.begin() as connection:
+                inserted = connection.execute(sa.insert(people).values({column: f"{tag} {n}"}))
+                if n % 2:  # and rename one it wrote, through its own column
+                    key = inserted.inserted_primary_key
+                    assert key is not None
+                    id_ = key[0]
+                    connection.execute(
+                        sa.update(people)
+                        .where(people.c.id == id_)
+                        .values({column: f"{tag} {n} renamed"})
+                    )
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            done = [pool.submit(app, "full_name", "old"), pool.submit(app, "display_name", "new")]
+            for future in done:
+                future.result()
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT full_name, display_name FROM people")).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 2 + 2 * writes
+    assert all(full_name == display_name for full_name, display_name in rows)
+    names = {display_name for _, display_name in rows}
+    assert {"before 1", "old 1 renamed", "new 1 renamed", "old 0", "new 0"} <= names
+
+    history.add(CONTRACT)
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        columns = [c["name"] for c in inspect(connection).get_columns("people")]
+        assert columns == ["id", "display_name"]
+        assert connection.execute(text("SELECT count(*) FROM people")).scalar() == 2 + 2 * writes
+        connection.execute(text("INSERT INTO people (display_name) VALUES ('after')"))
+    migrate(empty_database_url, config, "downgrade", expand)
