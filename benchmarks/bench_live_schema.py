@@ -3,8 +3,9 @@
 A table of N rows (1,000,000 by default) takes a steady stream of app writes
 (single-row UPDATEs, each in its own transaction) from a thread, while a
 revision applies through the project's env.py: an index, a foreign key, the
-naive form (``op.create_index``, ``op.create_foreign_key``) and the form
-autogenerate writes (``online.create_index``, ``online.create_foreign_key``).
+naive form (``op.create_index``, ``op.create_foreign_key``,
+``op.create_unique_constraint``, ``alter_column(nullable=False)``) and the form
+autogenerate writes (the same through ``dbkit.migrations.online``).
 For each, it prints how long the revision took, the slowest app write while it
 ran, and the writes that failed.
 
@@ -39,6 +40,7 @@ op.create_table(
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("owner_id", sa.Integer, nullable=False),
     sa.Column("value", sa.Integer, nullable=False),
+    sa.Column("label", sa.Integer, nullable=True),
 )
 """
 CHANGES = {
@@ -60,6 +62,27 @@ CHANGES = {
         "from dbkit.migrations import online\n"
         'online.create_foreign_key("fk_items_owner", "items", "owners", ["owner_id"], ["id"])',
         'op.drop_constraint("fk_items_owner", "items", type_="foreignkey")',
+    ),
+    ("unique", "naive"): (
+        'op.create_unique_constraint("uq_items_label", "items", ["label"])',
+        'op.drop_constraint("uq_items_label", "items", type_="unique")',
+    ),
+    ("unique", "safe"): (
+        "from dbkit.migrations import online\n"
+        'online.create_unique_constraint("uq_items_label", "items", ["label"])',
+        'op.drop_constraint("uq_items_label", "items", type_="unique")',
+    ),
+    ("not null", "naive"): (
+        'with op.batch_alter_table("items") as batch_op:\n'
+        '    batch_op.alter_column("label", existing_type=sa.Integer(), nullable=False)',
+        'with op.batch_alter_table("items") as batch_op:\n'
+        '    batch_op.alter_column("label", existing_type=sa.Integer(), nullable=True)',
+    ),
+    ("not null", "safe"): (
+        "from dbkit.migrations import online\n"
+        'online.alter_column("items", "label", existing_type=sa.Integer(), nullable=False)',
+        'with op.batch_alter_table("items") as batch_op:\n'
+        '    batch_op.alter_column("label", existing_type=sa.Integer(), nullable=True)',
     ),
 }
 
@@ -99,16 +122,18 @@ def fill(url: URL, rows: int) -> None:
         if backend_name(url) == "postgresql":
             connection.execute(
                 text(
-                    "INSERT INTO items (id, owner_id, value) "
-                    "SELECT n, 1 + n % 3, n FROM generate_series(1, :rows) AS n"
+                    "INSERT INTO items (id, owner_id, value, label) "
+                    "SELECT n, 1 + n % 3, n, n FROM generate_series(1, :rows) AS n"
                 ),
                 {"rows": rows},
             )
         else:  # MariaDB's sequence engine
             connection.execute(
-                text(f"INSERT INTO items (id, owner_id, value) SELECT seq, 1 + seq % 3, seq "
-                     f"FROM seq_1_to_{rows}")
-            )  # fmt: skip
+                text(
+                    "INSERT INTO items (id, owner_id, value, label) "
+                    f"SELECT seq, 1 + seq % 3, seq, seq FROM seq_1_to_{rows}"
+                )
+            )
     engine.dispose()
 
 

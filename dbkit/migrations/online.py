@@ -227,6 +227,10 @@ def create_unique_constraint(
     context = op.get_context()
     if constraint_name is None:
         raise ValueError("online.create_unique_constraint needs the constraint's name")
+    if _mysql_online(context.dialect.name, columns, None, kw):
+        # A unique constraint is a unique index there: built in place, not blocking writes.
+        create_index(constraint_name, table_name, columns, unique=True)
+        return
     if context.dialect.name != "postgresql":
         with op.batch_alter_table(table_name) as batch_op:
             batch_op.create_unique_constraint(constraint_name, columns, **kw)

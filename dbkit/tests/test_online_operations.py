@@ -280,6 +280,9 @@ def test_not_null_and_a_unique_constraint_on_a_table_in_use_are_added_online(
     assert "CHECK (title IS NOT NULL) NOT VALID" in postgresql
     assert "CREATE UNIQUE INDEX CONCURRENTLY uq_posts_title ON posts (title)" in postgresql
     assert "ADD CONSTRAINT uq_posts_title UNIQUE USING INDEX uq_posts_title" in postgresql
+    mysql = check_offline_sql(history.ini, make_url("mysql+pymysql://x@db.invalid/x"))
+    assert mysql is not None
+    assert "ADD UNIQUE INDEX uq_posts_title (title), ALGORITHM=INPLACE, LOCK=NONE" in mysql
 
 
 @pytest.mark.backends("postgresql")
