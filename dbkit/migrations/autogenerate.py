@@ -442,77 +442,28 @@ def compare_server_defaults(context: MigrationContext) -> None:
     '{}'::json = '{}'``), and json has no ``=`` ("operator does not exist:
     json = unknown"), nor does gen_random_uuid() ever equal itself.
     """
-    if context.dialect.name != "postgresql":
-        _compare_quietly(context)
-        return
     impl = context.impl
     compare: Callable[..., Any] = impl.compare_server_default
 
-    def compare_as_jsonb(
+    def compare_known_first(
         inspector_column: Any,
         metadata_column: Any,
         rendered_metadata_default: str | None,
         rendered_inspector_default: str | None,
     ) -> bool:
-        if (
-            rendered_metadata_default is not None
-            and rendered_inspector_default is not None
-            and not isinstance(metadata_column.server_default.arg, str)  # SQL, not a value
-            and normalized_sql(rendered_metadata_default)
-            == normalized_sql(rendered_inspector_default)
-        ):
-            # The same SQL: asking the server instead would call
-            # gen_random_uuid() = gen_random_uuid() a difference.
-            return False
-        if (
-            isinstance(metadata_column.type, JSON)
-            and rendered_metadata_default is not None
-            and rendered_inspector_default is not None
-        ):
-            assert context.connection is not None
-            modelled = metadata_column.server_default.arg
-            # A plain string is the document itself; anything else is SQL.
-            in_models = (
-                literal(modelled) if isinstance(modelled, str)
-                else literal_column(rendered_metadata_default)
-            )  # fmt: skip
-            same = context.connection.scalar(
-                select(
-                    cast(literal_column(rendered_inspector_default), JSONB)
-                    == cast(in_models, JSONB)
-                )
+        if context.dialect.name == "postgresql":
+            differs = _postgresql_default_differs(
+                context, metadata_column, rendered_metadata_default, rendered_inspector_default
             )
-            return not same
-        return bool(
-            compare(
+        else:
+            differs = compare_server_default(
+                context,
                 inspector_column,
                 metadata_column,
-                rendered_metadata_default,
                 rendered_inspector_default,
+                metadata_column.server_default,
+                rendered_metadata_default,
             )
-        )
-
-    impl.compare_server_default = compare_as_jsonb  # type: ignore[method-assign]
-
-
-def _compare_quietly(context: MigrationContext) -> None:
-    impl = context.impl
-    compare: Callable[..., Any] = impl.compare_server_default
-
-    def compare_quietly(
-        inspector_column: Any,
-        metadata_column: Any,
-        rendered_metadata_default: str | None,
-        rendered_inspector_default: str | None,
-    ) -> bool:
-        differs = compare_server_default(
-            context,
-            inspector_column,
-            metadata_column,
-            rendered_inspector_default,
-            metadata_column.server_default,
-            rendered_metadata_default,
-        )
         if differs is not None:
             return differs
         return bool(
@@ -524,7 +475,39 @@ def _compare_quietly(context: MigrationContext) -> None:
             )
         )
 
-    impl.compare_server_default = compare_quietly  # type: ignore[method-assign]
+    impl.compare_server_default = compare_known_first  # type: ignore[method-assign]
+
+
+def _postgresql_default_differs(
+    context: MigrationContext,
+    metadata_column: Any,
+    rendered_metadata_default: str | None,
+    rendered_inspector_default: str | None,
+) -> bool | None:
+    """False for the same SQL, the jsonb comparison for JSON; None to ask the server."""
+    if rendered_metadata_default is None or rendered_inspector_default is None:
+        return None
+    if not isinstance(metadata_column.server_default.arg, str) and normalized_sql(
+        rendered_metadata_default
+    ) == normalized_sql(rendered_inspector_default):
+        # The same SQL: asking the server instead would call
+        # gen_random_uuid() = gen_random_uuid() a difference.
+        return False
+    if isinstance(metadata_column.type, JSON):
+        assert context.connection is not None
+        modelled = metadata_column.server_default.arg
+        # A plain string is the document itself; anything else is SQL.
+        in_models = (
+            literal(modelled) if isinstance(modelled, str)
+            else literal_column(rendered_metadata_default)
+        )  # fmt: skip
+        same = context.connection.scalar(
+            select(
+                cast(literal_column(rendered_inspector_default), JSONB) == cast(in_models, JSONB)
+            )
+        )
+        return not same
+    return None
 
 
 # Index sort order on SQLite and MySQL --------------------------------------------------
