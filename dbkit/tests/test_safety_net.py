@@ -1243,11 +1243,9 @@ def test_a_generated_column_is_left_to_the_database(
     check_fills_every_table(history, empty_database_url)
 
 
-def test_rows_a_later_foreign_key_cannot_take_are_the_checks_not_the_revisions(
-    history: History, empty_database_url: URL
-) -> None:
-    """The check's made-up owner_id has no owner; the revision that makes it a foreign
-    key fails on that row only. Without the check's rows it passes: a note, not a finding."""
+def pets_keyed_to_owners_later(history: History) -> str:
+    """owners, then pets with an owner_id, then the revision (returned) that makes
+    owner_id a foreign key: the check's made-up owner_id has no owner."""
     history.add('op.create_table("owners", sa.Column("id", sa.String(20), primary_key=True))')
     history.add(
         """
@@ -1258,12 +1256,20 @@ def test_rows_a_later_foreign_key_cannot_take_are_the_checks_not_the_revisions(
         )
         """
     )
-    keyed = history.add(
+    return history.add(
         """
         with op.batch_alter_table("pets") as batch_op:
             batch_op.create_foreign_key("fk_pets_owner_id_owners", "owners", ["owner_id"], ["id"])
         """
     )
+
+
+def test_rows_a_later_foreign_key_cannot_take_are_the_checks_not_the_revisions(
+    history: History, empty_database_url: URL
+) -> None:
+    """The check's made-up owner_id has no owner; the revision that makes it a foreign
+    key fails on that row only. Without the check's rows it passes: a note, not a finding."""
+    keyed = pets_keyed_to_owners_later(history)
     history.add('op.add_column("pets", sa.Column("name", sa.String(20)))')
     with pytest.warns(MigrationCheckNote, match=f"revision {keyed} .* passes without them"):
         check_data_survives(empty_database_url, history.config())
@@ -1286,22 +1292,7 @@ def test_rows_the_history_wrote_itself_stay_when_the_checks_rows_are_taken_out(
         op.bulk_insert(settings, [{"id": 1000, "mode": "strict"}])
         """
     )
-    history.add('op.create_table("owners", sa.Column("id", sa.String(20), primary_key=True))')
-    history.add(
-        """
-        op.create_table(
-            "pets",
-            sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column("owner_id", sa.String(20)),
-        )
-        """
-    )
-    keyed = history.add(
-        """
-        with op.batch_alter_table("pets") as batch_op:
-            batch_op.create_foreign_key("fk_pets_owner_id_owners", "owners", ["owner_id"], ["id"])
-        """
-    )
+    keyed = pets_keyed_to_owners_later(history)
     history.add(
         """
         seeded = "SELECT COUNT(*) FROM settings WHERE mode = 'strict'"
