@@ -177,6 +177,19 @@ def run_in(project: Path, python: Path, *args: str, env: dict[str, str]) -> None
     )
 
 
+def new_environment(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A virtual environment of its own, and this process's environment without the
+    database settings (and the virtual environment) that belong to the template's run."""
+    environment = tmp_path / "venv"
+    venv.create(environment, with_pip=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "MIGRATION_DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV"}
+    }
+    return environment / "bin" / "python", env
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"])
 def test_a_generated_project_passes_its_own_checks(
     template: Path, tmp_path: Path, database: str
@@ -188,14 +201,7 @@ def test_a_generated_project_passes_its_own_checks(
         if server is None:
             pytest.skip(f"set TEMPLATE_TEST_{database.upper()}_URL to a {database} server")
     project = generate(template, tmp_path / "acme", database=database)
-    environment = tmp_path / "venv"
-    venv.create(environment, with_pip=True)
-    python = environment / "bin" / "python"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "MIGRATION_DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV"}
-    }
+    python, env = new_environment(tmp_path)
     # With the sqlite answer, also the dev tools: the new project's own CI runs them.
     extras = {"sqlite": "test,dev", "postgresql": "test,postgres", "mysql": "test,mysql"}[database]
     run_in(project, python, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]", env=env)
@@ -328,14 +334,7 @@ def test_a_project_made_before_the_move_updates_cleanly(tmp_path: Path) -> None:
     assert not (project / "models" / "database.py").exists()
     assert not (project / "scripts" / "seeding").exists()
 
-    environment = tmp_path / "venv"
-    venv.create(environment, with_pip=True)
-    python = environment / "bin" / "python"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "MIGRATION_DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV"}
-    }
+    python, env = new_environment(tmp_path)
     run_in(project, python, "-m", "pip", "install", "--quiet", "-e", ".[test]", env=env)
     run_in(project, python, "-m", "alembic", "upgrade", "head", env=env)
     run_in(project, python, "scripts/seed.py", env=env)
