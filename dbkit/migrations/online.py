@@ -1,6 +1,7 @@
 """Operations for a table the app is using, as autogenerate writes them into revisions.
 
-Indexes (below) and foreign keys (:func:`create_foreign_key`).
+Indexes (below), foreign keys (:func:`create_foreign_key`), NOT NULL and unique
+constraints, and renames by expand and contract.
 
 An index built by ``CREATE INDEX`` blocks every write to its table until it is
 built: seconds to minutes on a large table. On PostgreSQL these functions
@@ -26,6 +27,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations.schemaobj import SchemaObjects
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.sql.elements import TextClause
 
@@ -137,10 +140,25 @@ def create_foreign_key(
     the rows already there in its own transaction, under a lock that lets
     writes go on. A run that failed to validate (a row that refers to nothing)
     leaves the key NOT VALID; once the row is fixed, running the revision again
-    validates it. Elsewhere it is the ordinary operation (in batch mode, which
-    SQLite needs to add a key).
+    validates it.
+
+    MySQL/MariaDB add a key in place, without blocking writes, only unchecked
+    (``foreign_key_checks`` off for the statement); there the key is added so,
+    which makes every write from then on checked, and the rows already there
+    are then looked up by a plain read. If one refers to nothing, the key (and
+    the index it brought) is dropped again and the revision fails with one
+    line naming the row; once it is fixed, the revision runs again. Elsewhere,
+    and in ``--sql`` scripts (which cannot look), it is the ordinary operation
+    (in batch mode, which SQLite needs to add a key).
     """
     context = op.get_context()
+    if context.dialect.name in {"mysql", "mariadb"} and not context.as_sql:
+        if constraint_name is None:
+            raise ValueError("online.create_foreign_key needs the key's name, to check it")
+        _mysql_foreign_key(
+            constraint_name, source_table, referent_table, local_cols, remote_cols, kw
+        )
+        return
     if context.dialect.name != "postgresql":
         with op.batch_alter_table(source_table) as batch_op:
             batch_op.create_foreign_key(
@@ -160,6 +178,76 @@ def create_foreign_key(
             f"ALTER TABLE {preparer.quote(source_table)} "
             f"VALIDATE CONSTRAINT {preparer.quote(constraint_name)}"
         )
+
+
+def _mysql_foreign_key(
+    name: str,
+    source_table: str,
+    referent_table: str,
+    local_cols: list[str],
+    remote_cols: list[str],
+    kw: dict[str, Any],
+) -> None:
+    context = op.get_context()
+    connection = op.get_bind()
+    preparer = context.dialect.identifier_preparer
+    table = preparer.quote(source_table)
+    indexes_before = {index["name"] for index in sa.inspect(connection).get_indexes(source_table)}
+    if not _mysql_foreign_key_exists(name, source_table):
+        key = SchemaObjects(context).foreign_key_constraint(
+            name, source_table, referent_table, local_cols, remote_cols, **kw
+        )
+        add = sa.schema.AddConstraint(key).compile(dialect=context.dialect)
+        op.execute("SET SESSION foreign_key_checks = 0")
+        try:
+            op.execute(f"{add}, {MYSQL_ONLINE}")
+        finally:
+            op.execute("SET SESSION foreign_key_checks = 1")
+    # Every write since the key exists is checked by it; the rows from before
+    # are looked up here, by a read that blocks nobody.
+    child = sa.table(source_table, *(sa.column(column) for column in local_cols))
+    parent = sa.table(referent_table, *(sa.column(column) for column in remote_cols))
+    refers = sa.and_(
+        *(
+            child.c[local] == parent.c[remote]
+            for local, remote in zip(local_cols, remote_cols, strict=True)
+        )
+    )
+    orphan = connection.execute(
+        sa.select(*child.c)
+        .where(*(column.is_not(None) for column in child.c))
+        .where(~sa.exists().where(refers))
+        .limit(1)
+    ).first()
+    if orphan is None:
+        return
+    op.execute(f"ALTER TABLE {table} DROP FOREIGN KEY {preparer.quote(name)}, {MYSQL_ONLINE}")
+    for index in {index["name"] for index in sa.inspect(connection).get_indexes(source_table)}:
+        if index not in indexes_before:  # the index the key brought with it
+            drop_index(str(index), source_table)
+    values = ", ".join(
+        f"{column}={value!r}" for column, value in zip(local_cols, orphan, strict=True)
+    )
+    raise CommandError(
+        f"foreign key {name}: a row of {source_table} ({values}) refers to no row of "
+        f"{referent_table}; the key was not added: fix the rows and run the revision again"
+    )
+
+
+def _mysql_foreign_key_exists(name: str, table: str) -> bool:
+    found = (
+        op.get_bind()
+        .execute(
+            text(
+                "SELECT 1 FROM information_schema.table_constraints "
+                "WHERE constraint_schema = DATABASE() AND table_name = :table "
+                "AND constraint_name = :name AND constraint_type = 'FOREIGN KEY'"
+            ),
+            {"name": name, "table": table},
+        )
+        .scalar()
+    )
+    return found is not None
 
 
 def _constraint_exists(name: str, table: str) -> bool:

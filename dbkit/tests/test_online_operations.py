@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.util import CommandError
 from sqlalchemy import URL, inspect, make_url, text
 
 from dbkit.database import make_engine
@@ -235,6 +236,62 @@ def test_a_foreign_key_left_not_valid_is_validated_when_the_revision_runs_again(
         connection.commit()
     migrate(empty_database_url, config, "upgrade", "head")
     assert validated() is True
+
+
+@pytest.mark.backends("mysql")
+def test_a_foreign_key_over_a_row_that_refers_to_nothing_is_not_added_on_mysql(
+    history: History, empty_database_url: URL
+) -> None:
+    """MySQL/MariaDB add the key unchecked (in place, writes go on), then look the rows
+    up: one that refers to nothing fails the revision in one line, and the key and the
+    index it brought are gone again; once the row is fixed, the revision runs again."""
+    history.add(AUTHORS_AND_POSTS)
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("INSERT INTO authors (id) VALUES (1)"))
+        connection.execute(text("INSERT INTO posts (author_id) VALUES (1), (NULL), (42)"))
+        connection.commit()
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.create_foreign_key(
+            "fk_posts_author_id_authors", "posts", "authors", ["author_id"], ["id"],
+            ondelete="CASCADE",
+        )
+        """
+    )
+    with pytest.raises(CommandError) as failed:
+        migrate(empty_database_url, config, "upgrade", "head")
+    assert str(failed.value) == (
+        "foreign key fk_posts_author_id_authors: a row of posts (author_id=42) refers to no "
+        "row of authors; the key was not added: fix the rows and run the revision again"
+    )
+
+    def keys_and_indexes() -> tuple[list[str | None], list[str | None]]:
+        with connected(empty_database_url) as connection:
+            found = inspect(connection)
+            return (
+                [key["name"] for key in found.get_foreign_keys("posts")],
+                [index["name"] for index in found.get_indexes("posts")],
+            )
+
+    assert keys_and_indexes() == ([], [])
+    with connected(empty_database_url) as connection:
+        connection.execute(text("DELETE FROM posts WHERE author_id = 42"))
+        connection.commit()
+    migrate(empty_database_url, config, "upgrade", "head")
+    assert keys_and_indexes() == (
+        ["fk_posts_author_id_authors"],
+        ["fk_posts_author_id_authors"],
+    )
+    with connected(empty_database_url) as connection:
+        with pytest.raises(sa.exc.IntegrityError):  # checked from now on
+            connection.execute(text("INSERT INTO posts (author_id) VALUES (7)"))
+        connection.rollback()
+        connection.execute(text("DELETE FROM authors"))  # and it cascades
+        assert connection.execute(text("SELECT count(*) FROM posts")).scalar() == 1
+        connection.commit()
 
 
 def test_not_null_and_a_unique_constraint_on_a_table_in_use_are_added_online(
