@@ -91,7 +91,10 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "change-column-type": (
         "most type changes rewrite the whole table under an exclusive lock",
-        "add a column of the new type, backfill it in batches, then switch to it",
+        "expand and contract to a column of the new type: "
+        'online.expand_rename_column(TABLE, OLD, NEW, NEW_TYPE, using="CAST(...)") in one '
+        "release, online.contract_rename_column(...) once no old instance runs "
+        "(from dbkit.migrations import online)",
     ),
     "create-index": (
         "CREATE INDEX blocks writes to the table until the index is built",

@@ -340,22 +340,35 @@ def create_unique_constraint(
 # one and keeps the two in step both ways (a trigger: whichever the writer set
 # is copied to the other), while instances of both versions run; the rows
 # already there are copied (here for a small table, else with
-# scripts/backfill.py); the new version reads and writes the new column.
+# scripts/backfill.py); the new version reads and writes the new column. A
+# type change goes the same way, to a column of the new type.
 # *Contract*, once no old instance runs, drops the trigger and the old column.
 
 
 def expand_rename_column(
-    table_name: str, old: str, new: str, type_: Any, *, backfill: bool = True
+    table_name: str,
+    old: str,
+    new: str,
+    type_: Any,
+    *,
+    backfill: bool = True,
+    using: str | None = None,
 ) -> None:
     """Add ``new`` beside ``old``, kept in step with it both ways; copy the rows there
-    (``backfill=False`` for a large table: then run scripts/backfill.py)."""
+    (``backfill=False`` for a large table: then run scripts/backfill.py).
+
+    A type change is the same move, to a column of the new type: the triggers
+    convert as the database converts on assignment, and ``using`` is the SQL
+    that converts the rows already there when a plain copy would not, e.g.
+    ``"CAST(amount AS INTEGER)"`` (the default copies ``old`` as it is).
+    """
     op.add_column(table_name, sa.Column(new, type_, nullable=True))
     create_sync(table_name, old, new)
     if backfill:
         preparer = op.get_context().dialect.identifier_preparer
         table, old_, new_ = (preparer.quote(name) for name in (table_name, old, new))
         op.execute(
-            f"UPDATE {table} SET {new_} = {old_} WHERE {new_} IS NULL"
+            f"UPDATE {table} SET {new_} = {using or old_} WHERE {new_} IS NULL"
         )  # migration-lint: ignore[backfill-in-migration] only where unset
 
 

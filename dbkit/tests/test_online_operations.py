@@ -4,6 +4,7 @@ ordinary operation elsewhere; the same file runs on every backend."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -397,6 +398,47 @@ online.contract_rename_column("people", "full_name", "display_name")
 """
 
 
+Value = Callable[[int], object]
+
+
+def both_versions_write(url: URL, old: tuple[str, Value], new: tuple[str, Value]) -> None:
+    """The old app version and the new one, at the same time, each inserting rows and
+    changing some it inserted, through its own column of ``people``."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        types = {c["name"]: c["type"] for c in inspect(connection).get_columns("people")}
+
+    def app(column: str, value: Value) -> None:
+        # The table as this app version knows it: one of the two columns.
+        people = sa.Table(
+            "people",
+            sa.MetaData(),
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column(column, types[column]),
+        )
+        for n in range(WRITES):
+            with engine.begin() as connection:
+                inserted = connection.execute(sa.insert(people).values({column: value(n)}))
+                if n % 2:  # and change one it wrote, through its own column
+                    key = inserted.inserted_primary_key
+                    assert key is not None
+                    connection.execute(
+                        sa.update(people)
+                        .where(people.c.id == key[0])
+                        .values({column: value(n + 1_000)})
+                    )
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            for future in [pool.submit(app, *old), pool.submit(app, *new)]:
+                future.result()
+    finally:
+        engine.dispose()
+
+
+WRITES = 40
+
+
 def test_a_rename_by_expand_and_contract_loses_no_write_of_either_version(
     history: History, empty_database_url: URL
 ) -> None:
@@ -406,49 +448,75 @@ def test_a_rename_by_expand_and_contract_loses_no_write_of_either_version(
     expand = history.add(EXPAND, EXPAND_DOWN)
     config = history.config()
     migrate(empty_database_url, config, "upgrade", expand)
-    engine = make_engine(empty_database_url)
-    writes = 40
-
-    def app(column: str, tag: str) -> None:
-        # The table as this app version knows it: one of the two columns.
-        people = sa.Table(
-            "people",
-            sa.MetaData(),
-            sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column(column, sa.String(100)),
-        )
-        for n in range(writes):
-            with engine.begin() as connection:
-                inserted = connection.execute(sa.insert(people).values({column: f"{tag} {n}"}))
-                if n % 2:  # and rename one it wrote, through its own column
-                    key = inserted.inserted_primary_key
-                    assert key is not None
-                    id_ = key[0]
-                    connection.execute(
-                        sa.update(people)
-                        .where(people.c.id == id_)
-                        .values({column: f"{tag} {n} renamed"})
-                    )
-
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            done = [pool.submit(app, "full_name", "old"), pool.submit(app, "display_name", "new")]
-            for future in done:
-                future.result()
-        with engine.connect() as connection:
-            rows = connection.execute(text("SELECT full_name, display_name FROM people")).all()
-    finally:
-        engine.dispose()
-    assert len(rows) == 2 + 2 * writes
+    both_versions_write(
+        empty_database_url,
+        ("full_name", lambda n: f"old {n}"),
+        ("display_name", lambda n: f"new {n}"),
+    )
+    with connected(empty_database_url) as connection:
+        rows = connection.execute(text("SELECT full_name, display_name FROM people")).all()
+    assert len(rows) == 2 + 2 * WRITES
     assert all(full_name == display_name for full_name, display_name in rows)
     names = {display_name for _, display_name in rows}
-    assert {"before 1", "old 1 renamed", "new 1 renamed", "old 0", "new 0"} <= names
+    assert {"before 1", "old 1001", "new 1001", "old 0", "new 0"} <= names
 
     history.add(CONTRACT)
     migrate(empty_database_url, config, "upgrade", "head")
     with connected(empty_database_url) as connection:
         columns = [c["name"] for c in inspect(connection).get_columns("people")]
         assert columns == ["id", "display_name"]
-        assert connection.execute(text("SELECT count(*) FROM people")).scalar() == 2 + 2 * writes
+        assert connection.execute(text("SELECT count(*) FROM people")).scalar() == 2 + 2 * WRITES
         connection.execute(text("INSERT INTO people (display_name) VALUES ('after')"))
     migrate(empty_database_url, config, "downgrade", expand)
+
+
+def test_a_type_change_by_expand_and_contract_converts_the_writes_of_either_version(
+    history: History, empty_database_url: URL
+) -> None:
+    """A type change is a move to a column of the new type: the rows there are
+    converted by ``using``, and what either version writes meanwhile is converted to
+    the other's column by the triggers."""
+    history.add(
+        """
+        op.create_table(
+            "people",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("age", sa.String(10)),
+        )
+        op.execute("INSERT INTO people (age) VALUES ('41'), (NULL)")
+        """,
+        'op.drop_table("people")',
+    )
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.expand_rename_column(
+            "people", "age", "age_years", sa.Integer(), using="CAST(age AS INTEGER)"
+        )
+        """
+    )
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    both_versions_write(empty_database_url, ("age", str), ("age_years", lambda n: n))
+    with connected(empty_database_url) as connection:
+        rows = connection.execute(text("SELECT age, age_years FROM people")).all()
+    assert len(rows) == 2 + 2 * WRITES
+    assert all(
+        (age, years) == (None, None) or (int(age), type(years)) == (years, int)
+        for age, years in rows
+    )
+    assert {("41", 41), ("1001", 1001), ("0", 0)} <= {tuple(row) for row in rows}
+    if empty_database_url.get_backend_name() != "sqlite":  # which stores it as it is
+        with connected(empty_database_url) as connection, pytest.raises(sa.exc.DBAPIError):
+            connection.execute(text("INSERT INTO people (age) VALUES ('forty')"))
+
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.contract_rename_column("people", "age", "age_years")
+        """
+    )
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        columns = [c["name"] for c in inspect(connection).get_columns("people")]
+    assert columns == ["id", "age_years"]
