@@ -190,10 +190,16 @@ def _mysql_foreign_key(
 ) -> None:
     context = op.get_context()
     connection = op.get_bind()
-    preparer = context.dialect.identifier_preparer
-    table = preparer.quote(source_table)
-    indexes_before = {index["name"] for index in sa.inspect(connection).get_indexes(source_table)}
-    if not _mysql_foreign_key_exists(name, source_table):
+    schema, referent_schema = kw.get("source_schema"), kw.get("referent_schema")
+    table = sa.table(source_table, *(sa.column(column) for column in local_cols), schema=schema)
+    quoted = context.dialect.identifier_preparer.format_table(table)
+
+    def index_names() -> set[str | None]:
+        found = sa.inspect(connection).get_indexes(source_table, schema=schema)
+        return {index["name"] for index in found}
+
+    indexes_before = index_names()
+    if not _mysql_foreign_key_exists(name, source_table, schema):
         key = SchemaObjects(context).foreign_key_constraint(
             name, source_table, referent_table, local_cols, remote_cols, **kw
         )
@@ -204,27 +210,34 @@ def _mysql_foreign_key(
         finally:
             op.execute("SET SESSION foreign_key_checks = 1")
     # Every write since the key exists is checked by it; the rows from before
-    # are looked up here, by a read that blocks nobody.
-    child = sa.table(source_table, *(sa.column(column) for column in local_cols))
-    parent = sa.table(referent_table, *(sa.column(column) for column in remote_cols))
+    # are looked up here, by a read that blocks nobody. (An alias, for a key
+    # from a table to itself.)
+    referent = sa.table(
+        referent_table, *(sa.column(column) for column in remote_cols), schema=referent_schema
+    ).alias("referent")
     refers = sa.and_(
         *(
-            child.c[local] == parent.c[remote]
+            table.c[local] == referent.c[remote]
             for local, remote in zip(local_cols, remote_cols, strict=True)
         )
     )
     orphan = connection.execute(
-        sa.select(*child.c)
-        .where(*(column.is_not(None) for column in child.c))
+        sa.select(*table.c)
+        .where(*(column.is_not(None) for column in table.c))
         .where(~sa.exists().where(refers))
         .limit(1)
     ).first()
     if orphan is None:
         return
-    op.execute(f"ALTER TABLE {table} DROP FOREIGN KEY {preparer.quote(name)}, {MYSQL_ONLINE}")
-    for index in {index["name"] for index in sa.inspect(connection).get_indexes(source_table)}:
-        if index not in indexes_before:  # the index the key brought with it
-            drop_index(str(index), source_table)
+    op.execute(
+        f"ALTER TABLE {quoted} DROP FOREIGN KEY "
+        f"{context.dialect.identifier_preparer.quote(name)}, {MYSQL_ONLINE}"
+    )
+    for index in index_names() - indexes_before:  # the index the key brought with it
+        op.execute(
+            f"ALTER TABLE {quoted} DROP INDEX "
+            f"{context.dialect.identifier_preparer.quote(str(index))}, {MYSQL_ONLINE}"
+        )
     values = ", ".join(
         f"{column}={value!r}" for column, value in zip(local_cols, orphan, strict=True)
     )
@@ -234,16 +247,17 @@ def _mysql_foreign_key(
     )
 
 
-def _mysql_foreign_key_exists(name: str, table: str) -> bool:
+def _mysql_foreign_key_exists(name: str, table: str, schema: str | None) -> bool:
     found = (
         op.get_bind()
         .execute(
             text(
                 "SELECT 1 FROM information_schema.table_constraints "
-                "WHERE constraint_schema = DATABASE() AND table_name = :table "
-                "AND constraint_name = :name AND constraint_type = 'FOREIGN KEY'"
+                "WHERE constraint_schema = COALESCE(:schema, DATABASE()) "
+                "AND table_name = :table AND constraint_name = :name "
+                "AND constraint_type = 'FOREIGN KEY'"
             ),
-            {"name": name, "table": table},
+            {"name": name, "table": table, "schema": schema},
         )
         .scalar()
     )

@@ -295,6 +295,41 @@ def test_a_foreign_key_over_a_row_that_refers_to_nothing_is_not_added_on_mysql(
         connection.commit()
 
 
+@pytest.mark.backends("mysql")
+def test_a_foreign_key_from_a_table_to_itself_is_checked_on_mysql(
+    history: History, empty_database_url: URL
+) -> None:
+    history.add(
+        """
+        op.create_table(
+            "categories",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("parent_id", sa.Integer, nullable=True),
+        )
+        op.execute("INSERT INTO categories (id, parent_id) VALUES (1, NULL), (2, 1), (3, 9)")
+        """
+    )
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.create_foreign_key(
+            "fk_categories_parent_id_categories", "categories", "categories",
+            ["parent_id"], ["id"],
+        )
+        """
+    )
+    config = history.config()
+    with pytest.raises(CommandError, match=r"a row of categories \(parent_id=9\) refers to no"):
+        migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("UPDATE categories SET parent_id = 2 WHERE id = 3"))
+        connection.commit()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        [key] = inspect(connection).get_foreign_keys("categories")
+    assert key["name"] == "fk_categories_parent_id_categories"
+
+
 def test_not_null_and_a_unique_constraint_on_a_table_in_use_are_added_online(
     tmp_path: Path, empty_database_url: URL
 ) -> None:
