@@ -7,7 +7,7 @@ The linter lives in dbkit.lint; this file runs it from a checkout.
 
 import sys
 
-from dbkit.lint.operations import main
+from dbkit.lint import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dbkit.database import PROJECT_ROOT
-from dbkit.lint import operations as lint_migrations
+from dbkit.lint import lint_file
 from dbkit.testing.histories import UPGRADE_LINE, History
 
 # The linter reads files and needs no database: these run once, in the SQLite run.
@@ -79,7 +79,7 @@ SAFE = {
 
 def lint_body(history: History, body: str, revision: str = "11e700000001") -> list[str]:
     path = history.file(history.add(body, revision=revision, down_revision=None))
-    return [finding.rule for finding in lint_migrations.lint_file(path)]
+    return [finding.rule for finding in lint_file(path)]
 
 
 def test_the_shipped_migrations_pass() -> None:
@@ -146,7 +146,7 @@ def test_operations_in_helpers_and_batch_wrappers_are_seen(tmp_path: Path) -> No
     """Revisions that tidy their work into functions are checked as closely."""
     path = tmp_path / "4e1e00000001_helpers.py"
     path.write_text(HELPERS)
-    found = [(finding.line, finding.rule) for finding in lint_migrations.lint_file(path)]
+    found = [(finding.line, finding.rule) for finding in lint_file(path)]
     assert found == [(17, "add-not-null-column"), (21, "drop-column"), (26, "change-column-type")]
 
 
@@ -159,7 +159,7 @@ def test_downgrades_are_not_checked(history: History) -> None:
     path = history.file(
         history.add("pass", 'op.drop_table("users")', revision="11e700000002", down_revision=None)
     )
-    assert lint_migrations.lint_file(path) == []
+    assert lint_file(path) == []
 
 
 def test_a_marker_acknowledges_only_the_rule_it_names(history: History) -> None:

@@ -15,7 +15,7 @@ from alembic.util import CommandError
 from sqlalchemy import URL, inspect, make_url, text
 
 from dbkit.database import make_engine
-from dbkit.lint.operations import lint_file
+from dbkit.lint import lint_file
 from dbkit.safety_net.checks import check_offline_sql, connected, migrate
 from dbkit.testing.histories import History, new_history
 
