@@ -72,7 +72,12 @@ def create_index(
         op.create_index(index_name, table_name, list(columns), unique=unique, schema=schema, **kw)
         return
     with context.autocommit_block():
-        if not context.as_sql and _is_invalid(index_name, schema):
+        valid = None if context.as_sql else _index_is_valid(index_name, schema)
+        if valid:
+            # Built by an earlier run of this revision, which then gave up on a
+            # later statement's lock and was rolled back: the build had committed.
+            return
+        if valid is False:
             op.drop_index(index_name, schema=schema, postgresql_concurrently=True)
         op.create_index(
             index_name,
@@ -101,18 +106,21 @@ def drop_index(
         op.drop_index(index_name, table_name=table_name, schema=schema, **kw)
         return
     with context.autocommit_block():
+        # IF EXISTS: a run that gave up on a later statement's lock dropped it already.
         op.drop_index(
-            index_name, table_name=table_name, schema=schema, postgresql_concurrently=True, **kw
-        )
+            index_name, table_name=table_name, schema=schema, postgresql_concurrently=True,
+            if_exists=True, **kw,
+        )  # fmt: skip
 
 
-def _is_invalid(index_name: str, schema: str | None) -> bool:
-    """Whether an index of this name exists, left INVALID by a build that failed."""
+def _index_is_valid(index_name: str, schema: str | None) -> bool | None:
+    """Whether the index of this name is valid (False: left INVALID by a build that
+    failed), or None if there is none."""
     found = (
         op.get_bind()
         .execute(
             text(
-                "SELECT NOT i.indisvalid FROM pg_index i "
+                "SELECT i.indisvalid FROM pg_index i "
                 "JOIN pg_class c ON c.oid = i.indexrelid "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE c.relname = :name AND n.nspname = COALESCE(:schema, current_schema())"
@@ -121,7 +129,7 @@ def _is_invalid(index_name: str, schema: str | None) -> bool:
         )
         .scalar()
     )
-    return bool(found)
+    return None if found is None else bool(found)
 
 
 def create_foreign_key(

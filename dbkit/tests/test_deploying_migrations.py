@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import URL, make_url, text
+from sqlalchemy import URL, inspect, make_url, text
 
 from dbkit.database import make_engine
+from dbkit.safety_net.checks import connected
 from dbkit.testing import commands
 from dbkit.testing.histories import History
 from dbkit.testing.scratch import BACKEND
@@ -236,6 +237,55 @@ def test_a_lock_wait_is_tried_again_until_the_table_is_free(
     assert versions == [accounts.head]
     assert "notes" in tables
     assert "nickname" in columns
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_a_revision_run_again_after_a_lock_wait_keeps_what_its_online_steps_committed(
+    accounts: History, empty_database_url: URL
+) -> None:
+    """An index built CONCURRENTLY (PostgreSQL) or in place (MySQL) commits on its own;
+    when a later statement of the revision gives up on a lock and runs again, the index
+    and the unique key already there are kept, not built a second time, and an index
+    dropped is not dropped again."""
+    accounts.add(
+        """
+        op.create_table(
+            "notes",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("body", sa.String(30)),
+        )
+        op.create_index("ix_notes_old", "notes", ["body"])
+        """
+    )
+    notes = accounts.head
+    accounts.add(
+        """
+        from dbkit.migrations import online
+        online.create_index("ix_notes_body", "notes", ["body"])
+        online.create_unique_constraint("uq_notes_id", "notes", ["id", "body"])
+        online.drop_index("ix_notes_old", table_name="notes")
+        op.add_column("accounts", sa.Column("nickname", sa.String(30), nullable=True))
+        """
+    )
+    upgraded = commands.alembic_here(
+        "upgrade", notes, ini=accounts.ini, database=empty_database_url
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    with table_busy_for(empty_database_url, LOCK_WAIT + 0.3):
+        result = commands.alembic_here(
+            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
+            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="5",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "for a table lock; " in result.stderr
+    with connected(empty_database_url) as connection:
+        found = inspect(connection)
+        indexes = {index["name"] for index in found.get_indexes("notes")}
+        uniques = {key["name"] for key in found.get_unique_constraints("notes")}
+    assert "ix_notes_body" in indexes
+    assert "ix_notes_old" not in indexes
+    assert "uq_notes_id" in indexes | uniques
+    assert "nickname" in database_state(empty_database_url)[2]
 
 
 @pytest.mark.backends("postgresql", "mysql")
