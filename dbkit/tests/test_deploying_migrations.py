@@ -258,6 +258,7 @@ def test_a_revision_run_again_after_a_lock_wait_keeps_what_its_online_steps_comm
         """
     )
     notes = accounts.head
+    assert notes is not None
     accounts.add(
         """
         from dbkit.migrations import online
