@@ -28,8 +28,11 @@ one the revision creates), an index created or dropped, a foreign key or
 unique constraint added, or a column made NOT NULL, is written through
 ``online`` (dbkit/migrations/online.py): the same call, which on PostgreSQL
 builds CONCURRENTLY or adds NOT VALID then validates, so writes go on; the
-ordinary operation elsewhere. Drops come before
-the table's batch block, creates after it.
+ordinary operation elsewhere. Such a step commits on its own on PostgreSQL,
+and with it whatever its revision did before it, so a revision that has
+other work too is written as two (:func:`online_steps`): that work, all or
+nothing, then the online creates, each of which finds its work done when
+run again after a failure. Index drops come first of all.
 
 **Tables in foreign key order.** Autogenerate may drop a table before a
 table that refers to it (and so, in the downgrade, create it after), which
@@ -51,6 +54,7 @@ from alembic.autogenerate import renderers
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
+from alembic.util import rev_id
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -175,19 +179,78 @@ def _online_operations(operations: list[ops.MigrateOperation]) -> list[ops.Migra
             rewritten.append(operation)
             continue
         drops = [op for op in operation.ops if isinstance(op, ops.DropIndexOp)]
-        creates: list[ops.MigrateOperation] = [
-            op
-            for op in operation.ops
-            if isinstance(op, (ops.CreateIndexOp, ops.CreateForeignKeyOp))
-            or (isinstance(op, ops.AddConstraintOp) and op.constraint_type == "unique")
-            or _only_sets_not_null(op)
-        ]
+        creates = [op for op in operation.ops if _is_online_create(op)]
         operation.ops = [op for op in operation.ops if op not in drops and op not in creates]
         rewritten += [OnlineOp(op) for op in drops]
         if operation.ops:
             rewritten.append(operation)
         rewritten += [OnlineOp(op) for op in creates]
-    return rewritten
+    # Drops first of all: each commits on its own (CONCURRENTLY), and so would
+    # commit whatever came before it, which a run after a failure then repeats.
+    return sorted(rewritten, key=lambda op: not _is_online_drop(op))
+
+
+def _is_online_create(operation: ops.MigrateOperation) -> bool:
+    return (
+        isinstance(operation, (ops.CreateIndexOp, ops.CreateForeignKeyOp))
+        or (isinstance(operation, ops.AddConstraintOp) and operation.constraint_type == "unique")
+        or _only_sets_not_null(operation)
+    )
+
+
+def _is_online_drop(operation: ops.MigrateOperation) -> bool:
+    return isinstance(operation, OnlineOp) and isinstance(operation.operation, ops.DropIndexOp)
+
+
+def online_steps(script: ops.MigrationScript) -> ops.MigrationScript | None:
+    """The online creates of a revision that has other work too, taken out into a
+    revision of their own that follows it (None if there is nothing to take out).
+
+    An online step commits on its own, and so commits what its revision did
+    before it: if the step then fails (a duplicate for a unique index, a row
+    that refers to nothing), running the revision again would repeat that
+    work, and fail on it. Apart, the first revision is all or nothing, and the
+    second holds only steps that find their own work done when run again.
+    """
+    upgrade, downgrade = script.upgrade_ops, script.downgrade_ops
+    assert upgrade is not None
+    assert downgrade is not None
+    created = {op.table_name for op in upgrade.ops if isinstance(op, ops.CreateTableOp)}
+    steps: list[ops.MigrateOperation] = []
+    kept: list[ops.MigrateOperation] = []
+    for operation in upgrade.ops:
+        if isinstance(operation, ops.ModifyTableOps) and operation.table_name not in created:
+            creates = [op for op in operation.ops if _is_online_create(op)]
+            rest = [op for op in operation.ops if op not in creates]
+            if creates:
+                steps.append(
+                    ops.ModifyTableOps(operation.table_name, creates, schema=operation.schema)
+                )
+            if rest:
+                kept.append(ops.ModifyTableOps(operation.table_name, rest, schema=operation.schema))
+        else:
+            kept.append(operation)
+    only_online = all(
+        isinstance(op, ops.ModifyTableOps)
+        and op.table_name not in created
+        and all(isinstance(inner, ops.DropIndexOp) for inner in op.ops)
+        for op in kept
+    )
+    if not steps or only_online:
+        return None
+    upgrade.ops = kept
+    upgrade.reverse_into(downgrade)
+    following = ops.UpgradeOps(steps, upgrade_token=upgrade.upgrade_token)
+    return ops.MigrationScript(
+        rev_id=rev_id(),
+        upgrade_ops=following,
+        downgrade_ops=following.reverse_into(
+            ops.DowngradeOps([], downgrade_token=downgrade.downgrade_token)
+        ),
+        message=f"{script.message}, online steps" if script.message else "online steps",
+        head=script.rev_id,
+        version_path=script.version_path,
+    )
 
 
 def _only_sets_not_null(operation: ops.MigrateOperation) -> bool:

@@ -52,6 +52,7 @@ from dbkit.migrations.lock import (
     migration_lock,
     rerun_after_lock_waits,
     retry_statements_after_lock_waits,
+    revision_applied,
     statement_limits,
     write_statement_limits,
 )
@@ -76,7 +77,9 @@ class EnvironmentContext(Protocol):
 
 def options(context: EnvironmentContext, dialect: str) -> dict[str, Any]:
     """What ``context.configure()`` takes besides the connection (or URL) and the metadata."""
-    online_sqlite = dialect == "sqlite" and not context.is_offline_mode()
+    online = not context.is_offline_mode()
+    online_sqlite = dialect == "sqlite" and online
+    after_each_revision = check_after_each_revision if online_sqlite else revision_applied
     return {
         # Batch mode lets SQLite ALTER a column by copying the table. Rendering
         # batch operations everywhere (they are plain ALTERs on other backends)
@@ -90,7 +93,7 @@ def options(context: EnvironmentContext, dialect: str) -> dict[str, Any]:
         # Our SQLite engine emits BEGIN itself (dbkit/database.py), which makes
         # its DDL transactional too.
         **({"transactional_ddl": True} if online_sqlite else {}),
-        **({"on_version_apply": check_after_each_revision} if online_sqlite else {}),
+        **({"on_version_apply": after_each_revision} if online else {}),
         "process_revision_directives": _reviewer(context.config),
         # Types and server defaults are compared (a forgotten default is exactly
         # the drift that bites on a second backend), minus what is only how a
@@ -127,9 +130,18 @@ def _reviewer(config: Config) -> Callable[[MigrationContext, Any, list[Migration
             directives[:] = []
             logger.info("No changes between the models and the database; no revision written.")
             return
-        autogenerate.review(directives[0], context.dialect.name)
+        if not _is_check(config) and (steps := autogenerate.online_steps(directives[0])):
+            directives.append(steps)
+        for script in directives:
+            autogenerate.review(script, context.dialect.name)
 
     return review
+
+
+def _is_check(config: Config) -> bool:
+    """Whether this is ``alembic check``, which reports the differences of one revision."""
+    command: Any = getattr(config.cmd_opts, "cmd", None)
+    return command is not None and getattr(command[0], "__name__", "") == "check"
 
 
 def _accepted_drift(config: Config) -> frozenset[str]:
@@ -247,7 +259,10 @@ def _what_is_left(url: URL, how: str) -> str:
     """Where a run that stopped part way left the database."""
     if url.get_backend_name() in {"mysql", "mariadb"}:
         return f"MySQL cannot roll back DDL, so check what the {how} revision already did"
-    return f"the {how} revision was rolled back, and the ones before it stay"
+    return (
+        f"the {how} revision was rolled back (all but what its autocommit blocks "
+        "committed), and the ones before it stay"
+    )
 
 
 def _stop_interrupted(url: URL) -> NoReturn:

@@ -333,8 +333,15 @@ def write_statement_limits(context: MigrationContext, settings: MigrationSetting
 # did not commit is repeated. On PostgreSQL a revision is one transaction, so
 # the lock wait rolled all of it back (and released every lock it held, which
 # a retry inside the transaction would keep while it pauses): the revision
-# runs again. On MySQL every DDL statement commits on its own, so only the
+# runs again. Unless it has committed part of itself already, in an
+# autocommit block (CREATE INDEX CONCURRENTLY and the other online steps):
+# running it again would repeat what came before the block, so from the block
+# on each statement runs in a savepoint and only the one that gave up runs
+# again. On MySQL every DDL statement commits on its own, so only the
 # statement that gave up runs again.
+
+# In Connection.info: whether the revision being run has committed part of itself.
+PARTLY_COMMITTED = "dbkit.revision_partly_committed"
 
 
 def is_lock_wait(error: BaseException) -> bool:
@@ -368,6 +375,7 @@ def rerun_after_lock_waits(
     """``run()`` the migrations; on PostgreSQL, again from the revision a lock wait rolled back."""
     attempt = 0
     while True:
+        connection.info[PARTLY_COMMITTED] = False
         try:
             run()
             return
@@ -377,6 +385,7 @@ def rerun_after_lock_waits(
                 connection.dialect.name != "postgresql"
                 or not is_lock_wait(error)
                 or attempt > settings.table_lock_retries
+                or connection.info[PARTLY_COMMITTED]  # its statements were retried already
             ):
                 raise
             connection.rollback()
@@ -386,11 +395,16 @@ def rerun_after_lock_waits(
 def retry_statements_after_lock_waits(
     context: MigrationContext, settings: MigrationSettings
 ) -> None:
-    """On MySQL/MariaDB, run a statement that gave up on a lock again, by itself.
+    """Run a statement that gave up on a lock again, by itself: on MySQL/MariaDB always,
+    on PostgreSQL once its revision has committed part of itself.
 
     Every statement of a revision reaches the database through the context's
-    ``impl._exec`` (Alembic has no hook around a statement), so that is wrapped.
+    ``impl._exec`` (Alembic has no hook around a statement), so that is wrapped;
+    so is ``autocommit_block``, to know when a revision commits part of itself.
     """
+    if context.dialect.name == "postgresql":
+        _retry_after_a_commit(context, settings)
+        return
     if context.dialect.name not in {"mysql", "mariadb"} or not settings.table_lock_retries:
         return
     impl = context.impl
@@ -408,6 +422,53 @@ def retry_statements_after_lock_waits(
                 time.sleep(_log_retry(settings, attempt, "it runs"))
 
     impl._exec = execute_again_after_lock_waits  # type: ignore[method-assign]
+
+
+def _retry_after_a_commit(context: MigrationContext, settings: MigrationSettings) -> None:
+    connection = context.connection
+    if connection is None:
+        return
+    block = context.autocommit_block
+
+    @contextmanager
+    def autocommit_block() -> Iterator[None]:
+        with block():  # which commits what the revision did so far
+            connection.info[PARTLY_COMMITTED] = True
+            yield
+
+    context.autocommit_block = autocommit_block  # type: ignore[method-assign]
+    impl = context.impl
+    execute: Callable[..., Any] = impl._exec
+
+    def execute_in_savepoint_after_a_commit(*args: Any, **kwargs: Any) -> Any:
+        if (
+            not connection.info.get(PARTLY_COMMITTED)
+            or connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+            or not connection.in_transaction()
+        ):
+            return execute(*args, **kwargs)
+        attempt = 0
+        while True:
+            savepoint = connection.begin_nested()
+            try:
+                result = execute(*args, **kwargs)
+            except DBAPIError as error:
+                savepoint.rollback()
+                attempt += 1
+                if not is_lock_wait(error) or attempt > settings.table_lock_retries:
+                    raise
+                time.sleep(_log_retry(settings, attempt, "it runs"))
+                continue
+            savepoint.commit()
+            return result
+
+    impl._exec = execute_in_savepoint_after_a_commit  # type: ignore[method-assign]
+
+
+def revision_applied(ctx: MigrationContext, **_: Any) -> None:
+    """``on_version_apply``: the next revision has committed nothing of itself yet."""
+    if ctx.connection is not None:
+        ctx.connection.info[PARTLY_COMMITTED] = False
 
 
 def lock_timeout_message(error: DBAPIError, settings: MigrationSettings) -> str | None:

@@ -239,14 +239,10 @@ def test_a_lock_wait_is_tried_again_until_the_table_is_free(
     assert "nickname" in columns
 
 
-@pytest.mark.backends("postgresql", "mysql")
-def test_a_revision_run_again_after_a_lock_wait_keeps_what_its_online_steps_committed(
-    accounts: History, empty_database_url: URL
-) -> None:
-    """An index built CONCURRENTLY (PostgreSQL) or in place (MySQL) commits on its own;
-    when a later statement of the revision gives up on a lock and runs again, the index
-    and the unique key already there are kept, not built a second time, and an index
-    dropped is not dropped again."""
+def partly_committing_history(accounts: History, url: URL) -> None:
+    """accounts and notes, and a revision whose online steps commit what it did before
+    them (CREATE INDEX CONCURRENTLY on PostgreSQL, in place on MySQL), then alters
+    accounts."""
     accounts.add(
         """
         op.create_table(
@@ -262,31 +258,64 @@ def test_a_revision_run_again_after_a_lock_wait_keeps_what_its_online_steps_comm
     accounts.add(
         """
         from dbkit.migrations import online
+        op.add_column("notes", sa.Column("title", sa.String(30)))  # committed by the next
         online.create_index("ix_notes_body", "notes", ["body"])
         online.create_unique_constraint("uq_notes_id", "notes", ["id", "body"])
         online.drop_index("ix_notes_old", table_name="notes")
         op.add_column("accounts", sa.Column("nickname", sa.String(30), nullable=True))
         """
     )
-    upgraded = commands.alembic_here(
-        "upgrade", notes, ini=accounts.ini, database=empty_database_url
-    )
+    upgraded = commands.alembic_here("upgrade", notes, ini=accounts.ini, database=url)
     assert upgraded.returncode == 0, upgraded.stderr
+
+
+def notes_indexes(url: URL) -> set[str | None]:
+    with connected(url) as connection:
+        found = inspect(connection)
+        return {index["name"] for index in found.get_indexes("notes")} | {
+            key["name"] for key in found.get_unique_constraints("notes")
+        }
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_after_an_online_step_only_the_statement_that_gave_up_runs_again(
+    accounts: History, empty_database_url: URL
+) -> None:
+    """Running the revision again would repeat what its online steps committed: from
+    them on, the statement that gave up on a lock runs again by itself."""
+    partly_committing_history(accounts, empty_database_url)
     with table_busy_for(empty_database_url, LOCK_WAIT + 0.3):
         result = commands.alembic_here(
             "upgrade", "head", ini=accounts.ini, database=empty_database_url,
             MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="5",
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "for a table lock; " in result.stderr
-    with connected(empty_database_url) as connection:
-        found = inspect(connection)
-        indexes = {index["name"] for index in found.get_indexes("notes")}
-        uniques = {key["name"] for key in found.get_unique_constraints("notes")}
-    assert "ix_notes_body" in indexes
-    assert "ix_notes_old" not in indexes
-    assert "uq_notes_id" in indexes | uniques
-    assert "nickname" in database_state(empty_database_url)[2]
+    tries = [line for line in result.stderr.splitlines() if "for a table lock; " in line]
+    assert tries[0].endswith("it runs again in 0.5 s (try 2 of 6)")
+    assert {"ix_notes_body", "uq_notes_id"} <= notes_indexes(empty_database_url)
+    assert "ix_notes_old" not in notes_indexes(empty_database_url)
+    versions, _, columns = database_state(empty_database_url)
+    assert versions == [accounts.head]
+    assert "nickname" in columns
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_after_an_online_step_every_try_giving_up_is_one_line_and_keeps_the_step(
+    accounts: History, empty_database_url: URL
+) -> None:
+    partly_committing_history(accounts, empty_database_url)
+    with table_busy_for(empty_database_url, 30):
+        result = commands.alembic_here(
+            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
+            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="1",
+        )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if "for a table lock; " in line]) == 1
+    assert "gave up so as not to block traffic, 2 times" in result.stderr.strip().splitlines()[-1]
+    assert "ix_notes_body" in notes_indexes(empty_database_url)
+    _, _, columns = database_state(empty_database_url)
+    assert "nickname" not in columns
 
 
 @pytest.mark.backends("postgresql", "mysql")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import URL, inspect, make_url, text
 
@@ -100,6 +101,59 @@ def test_an_index_on_a_table_the_revision_creates_is_created_with_it(
     revision = autogenerate(history, empty_database_url, "posts")
     assert "online." not in revision
     assert "create_index(" in revision
+
+
+def test_online_steps_after_other_work_are_a_revision_of_their_own_that_runs_again(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """An online step commits on its own, and so would commit the work before it in
+    its revision: autogenerate writes such steps as a second revision. When the step
+    fails (duplicate titles here), the first revision stays applied, and once the
+    rows are fixed the second simply runs again."""
+    metadata, posts = posts_metadata()
+    history = new_history(tmp_path, metadata)
+    history.add(POSTS, 'op.drop_table("posts")')
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("INSERT INTO posts (title) VALUES ('Same'), ('Same')"))
+        connection.commit()
+
+    posts.append_column(sa.Column("subtitle", sa.String(100)))
+    posts.append_constraint(sa.UniqueConstraint("title", name="uq_posts_title"))
+    before = set(history.versions.glob("*.py"))
+    with connected(empty_database_url) as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message="subtitles", autogenerate=True)
+        del config.attributes["connection"]
+    [work] = [
+        path for path in set(history.versions.glob("*.py")) - before if "online" not in path.name
+    ]
+    [steps] = [path for path in set(history.versions.glob("*.py")) - before if path != work]
+    assert "op.add_column" in work.read_text()
+    assert "online." not in work.read_text()
+    assert (
+        "online.create_unique_constraint('uq_posts_title', 'posts', ['title'])" in steps.read_text()
+    )
+    assert "add_column" not in steps.read_text()
+    revisions = ScriptDirectory.from_config(config)
+    head = revisions.get_revision("head")
+    assert head is not None
+    assert Path(head.path) == steps
+    follows = revisions.get_revision(head.down_revision)  # type: ignore[arg-type]
+    assert follows is not None
+    assert Path(follows.path) == work
+
+    with pytest.raises(sa.exc.IntegrityError):
+        migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        columns = [c["name"] for c in inspect(connection).get_columns("posts")]
+        assert "subtitle" in columns  # the first revision stays
+        connection.execute(text("UPDATE posts SET title = 'Other' WHERE id = 2"))
+        connection.commit()
+    migrate(empty_database_url, config, "upgrade", "head")
+    migrate(empty_database_url, config, "downgrade", "-2")
+    migrate(empty_database_url, config, "upgrade", "head")
 
 
 @pytest.mark.backends("postgresql")
