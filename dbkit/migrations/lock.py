@@ -82,7 +82,9 @@ class MigrationSettings:
 
     run_lock: bool = True
     run_lock_wait: float = 300.0
-    table_lock_timeout: float = 5.0
+    # Short: while a statement waits, the app's queries on the table queue
+    # behind it; the retries are what let a short wait still get through.
+    table_lock_timeout: float = 2.0
     table_lock_retries: int = 3
     statement_timeout: float = 0.0
 
