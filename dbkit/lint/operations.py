@@ -224,6 +224,42 @@ def _findings_in_call(
             yield "add-foreign-key"
 
 
+# dbkit.migrations.online's steps that commit on their own (an autocommit block),
+# and op.* calls that do no work.
+COMMITTING_STEPS = {"create_index", "drop_index", "create_foreign_key", "create_unique_constraint"}
+NO_WORK = {"f", "get_bind", "get_context", "batch_alter_table", "inline_literal"}
+
+
+def _online_steps_after_work(upgrade: _Scope) -> list[ast.Call]:
+    """The calls in upgrade() of an online step that commits what came before it."""
+    called = sorted(
+        (
+            node
+            for node in ast.walk(upgrade.function)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+        ),
+        key=lambda node: (node.lineno, node.col_offset),
+    )
+    found, worked = [], False
+    for call in called:
+        assert isinstance(call.func, ast.Attribute)
+        assert isinstance(call.func.value, ast.Name)
+        owner, name = call.func.value.id, call.func.attr
+        commits = owner == "online" and (
+            name in COMMITTING_STEPS
+            or (name == "alter_column" and _is_false(_keyword(call, "nullable")))
+        )
+        if commits and worked:
+            found.append(call)
+        elif owner == "online" or (owner == "op" and name not in NO_WORK):
+            worked = worked or not commits
+        elif owner in upgrade.batch_tables:
+            worked = True
+    return found
+
+
 def _acknowledged(lines: list[str], call: ast.Call) -> set[str]:
     """Rules acknowledged by markers on the call's lines or the line above it."""
     end = call.end_lineno or call.lineno
@@ -267,7 +303,8 @@ def lint_file(path: Path) -> list[Finding]:
     lines = source.splitlines()
     markers(path, lines)
     calls: list[tuple[ast.Call, str | None]] = []  # (call, its batch table or None for op.*)
-    for scope in _scopes(tree):
+    scopes = _scopes(tree)
+    for scope in scopes:
         for node in ast.walk(scope.function):
             if (
                 isinstance(node, ast.Call)
@@ -286,13 +323,16 @@ def lint_file(path: Path) -> list[Finding]:
         and _call_name(call) == "create_table"
         and (name := _string(_argument(call, 0, "table_name")))
     }
+    steps = _online_steps_after_work(scopes[0]) if scopes else []
+    calls += [(step, None) for step in steps]
     findings = []
     for call, batch_table in sorted(calls, key=lambda item: item[0].lineno):
         acknowledged = _acknowledged(lines, call)
         operation = " ".join(
             (ast.get_source_segment(source, call) or _call_name(call) or "").split()
         )
-        for rule in _findings_in_call(call, batch_table, new_tables):
+        rules = ["online-step-after-work"] if call in steps else []
+        for rule in rules or _findings_in_call(call, batch_table, new_tables):
             if rule not in acknowledged:
                 findings.append(Finding(path, call.lineno, revision, rule, operation))
     return findings

@@ -66,6 +66,13 @@ RULES: dict[str, tuple[str, str]] = {
         "its index built CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX; "
         "autogenerate writes it so for a table that already exists",
     ),
+    "online-step-after-work": (
+        "an online step commits on its own on PostgreSQL, and with it the revision's work "
+        "before it; if the step then fails (a duplicate, a row that refers to nothing), "
+        "running the revision again repeats that work and fails on it",
+        "move the online steps to a revision of their own that follows this one "
+        "(autogenerate writes them so)",
+    ),
     "add-foreign-key": (
         "adding a foreign key locks both tables while every row is checked",
         "use online.create_foreign_key(...) (from dbkit.migrations import online): NOT "

@@ -37,6 +37,11 @@ DANGEROUS = {
     "add-foreign-key": (
         'op.create_foreign_key("fk_users_id_people", "users", "people", ["id"], ["id"])'
     ),
+    "online-step-after-work": """
+        from dbkit.migrations import online
+        op.add_column("users", sa.Column("age", sa.Integer(), nullable=True))
+        online.create_index("ix_users_age", "users", ["age"])
+        """,
 }
 
 # The same operations in batch mode, as autogenerate writes them.
@@ -66,6 +71,18 @@ SAFE = {
             op.create_index(
                 "ix_users_full_name", "users", ["full_name"], postgresql_concurrently=True
             )
+        """,
+    "online steps only, index drops first": """
+        from dbkit.migrations import online
+        online.drop_index("ix_users_email", table_name="users")
+        online.create_index(op.f("ix_users_age"), "users", ["age"])
+        online.create_foreign_key("fk_users_id_people", "users", "people", ["id"], ["id"])
+        online.alter_column("users", "full_name", nullable=False)
+        """,
+    "online index drops before the work": """
+        from dbkit.migrations import online
+        online.drop_index("ix_users_email", table_name="users")
+        op.add_column("users", sa.Column("age", sa.Integer(), nullable=True))
         """,
     "everything on a table created in the same revision": """
         op.create_table("audit", sa.Column("id", sa.Integer, primary_key=True))

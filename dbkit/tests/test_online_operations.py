@@ -136,6 +136,8 @@ def test_online_steps_after_other_work_are_a_revision_of_their_own_that_runs_aga
         "online.create_unique_constraint('uq_posts_title', 'posts', ['title'])" in steps.read_text()
     )
     assert "add_column" not in steps.read_text()
+    assert lint_file(work) == []
+    assert lint_file(steps) == []
     revisions = ScriptDirectory.from_config(config)
     head = revisions.get_revision("head")
     assert head is not None
