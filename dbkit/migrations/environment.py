@@ -260,8 +260,9 @@ def _what_is_left(url: URL, how: str) -> str:
     if url.get_backend_name() in {"mysql", "mariadb"}:
         return f"MySQL cannot roll back DDL, so check what the {how} revision already did"
     return (
-        f"the {how} revision was rolled back (all but what its autocommit blocks "
-        "committed), and the ones before it stay"
+        f"the {how} revision was rolled back (all but what it committed: its online "
+        "steps and what came before them or before a statement tried again), and the "
+        "ones before it stay"
     )
 
 

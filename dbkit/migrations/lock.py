@@ -339,8 +339,10 @@ def write_statement_limits(context: MigrationContext, settings: MigrationSetting
 # autocommit block (CREATE INDEX CONCURRENTLY and the other online steps):
 # running it again would repeat what came before the block, so from the block
 # on each statement runs in a savepoint and only the one that gave up runs
-# again. On MySQL every DDL statement commits on its own, so only the
-# statement that gave up runs again.
+# again, after a pause outside the transaction (what came before it is
+# committed first, so that no lock it took is held while it pauses). On MySQL
+# every DDL statement commits on its own, so only the statement that gave up
+# runs again.
 
 # In Connection.info: whether the revision being run has committed part of itself.
 PARTLY_COMMITTED = "dbkit.revision_partly_committed"
@@ -459,7 +461,13 @@ def _retry_after_a_commit(context: MigrationContext, settings: MigrationSettings
                 attempt += 1
                 if not is_lock_wait(error) or attempt > settings.table_lock_retries:
                     raise
-                time.sleep(_log_retry(settings, attempt, "it runs"))
+                pause = _log_retry(settings, attempt, "it runs")
+                # Paused in the transaction, the revision would keep the locks its
+                # statements took since its last commit, and the app's queries on
+                # those tables would queue for the whole pause: what it did is
+                # committed first, as an online step commits what came before it.
+                with block():
+                    time.sleep(pause)
                 continue
             savepoint.commit()
             return result

@@ -7,6 +7,7 @@ process otherwise."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import URL, inspect, make_url, text
+from sqlalchemy.exc import DBAPIError
 
 from dbkit.database import make_engine
 from dbkit.safety_net.checks import connected
@@ -262,6 +264,7 @@ def partly_committing_history(accounts: History, url: URL) -> None:
         online.create_index("ix_notes_body", "notes", ["body"])
         online.create_unique_constraint("uq_notes_id", "notes", ["id", "body"])
         online.drop_index("ix_notes_old", table_name="notes")
+        op.add_column("notes", sa.Column("summary", sa.String(30)))
         op.add_column("accounts", sa.Column("nickname", sa.String(30), nullable=True))
         """
     )
@@ -297,6 +300,37 @@ def test_after_an_online_step_only_the_statement_that_gave_up_runs_again(
     versions, _, columns = database_state(empty_database_url)
     assert versions == [accounts.head]
     assert "nickname" in columns
+
+
+@pytest.mark.backends("postgresql")
+def test_after_an_online_step_the_pause_before_a_try_holds_no_table_lock(
+    accounts: History, empty_database_url: URL
+) -> None:
+    """The revision alters notes, then waits for accounts: while it pauses before each
+    try it holds no lock, so the app's writes to notes go on, as they would with its
+    transaction rolled back."""
+    partly_committing_history(accounts, empty_database_url)
+    written: list[float] = []
+    with table_busy_for(empty_database_url, 3), connected(empty_database_url) as app:
+        migrator = commands.start(
+            *commands.alembic_args("upgrade", "head", ini=accounts.ini),
+            database=empty_database_url,
+            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="5",
+        )  # fmt: skip
+        while migrator.poll() is None:
+            try:
+                app.execute(text("SET LOCAL lock_timeout = 100"))
+                app.execute(text("INSERT INTO notes (body) VALUES ('app')"))
+                app.commit()
+                written.append(time.monotonic())
+            except DBAPIError:
+                app.rollback()
+            time.sleep(0.05)
+        _, stderr = migrator.communicate()
+    assert migrator.returncode == 0, stderr
+    assert "it runs again in 1 s" in stderr  # it paused 0.5 s, then 1 s
+    longest = max(later - earlier for earlier, later in itertools.pairwise(written))
+    assert longest < 1.5, f"the app could not write to notes for {longest:.1f} s"
 
 
 @pytest.mark.backends("postgresql", "mysql")
