@@ -34,6 +34,10 @@ other work too is written as two (:func:`online_steps`): that work, all or
 nothing, then the online creates, each of which finds its work done when
 run again after a failure. Index drops come first of all.
 
+A foreign key dropped from such a table in a revision that drops an index
+comes first of all (``online.drop_constraint``): MySQL/MariaDB refuse to
+drop an index a key still needs.
+
 **Tables in foreign key order.** Autogenerate may drop a table before a
 table that refers to it (and so, in the downgrade, create it after), which
 the database refuses; tables are created parents first and dropped children
@@ -100,7 +104,8 @@ class DropEnumTypeOp(ops.MigrateOperation):
 class OnlineOp(ops.MigrateOperation):
     """An operation on a table the app is using, written through dbkit.migrations.online
     (create_index, drop_index, create_foreign_key, create_unique_constraint, and
-    alter_column for NOT NULL): the same call, without the long lock on PostgreSQL."""
+    alter_column for NOT NULL): the same call, without the long lock on PostgreSQL;
+    drop_constraint, for a foreign key dropped before an index (see above)."""
 
     def __init__(self, operation: ops.MigrateOperation) -> None:
         self.operation = operation
@@ -173,12 +178,23 @@ def _online_operations(operations: list[ops.MigrateOperation]) -> list[ops.Migra
     taken out of their batch blocks as online ones: drops before the block, creates
     after it."""
     created = {op.table_name for op in operations if isinstance(op, ops.CreateTableOp)}
+    existing = [
+        op
+        for op in operations
+        if isinstance(op, ops.ModifyTableOps) and op.table_name not in created
+    ]
+    index_drops = any(isinstance(inner, ops.DropIndexOp) for op in existing for inner in op.ops)
     rewritten: list[ops.MigrateOperation] = []
     for operation in operations:
-        if not isinstance(operation, ops.ModifyTableOps) or operation.table_name in created:
+        if operation not in existing:
             rewritten.append(operation)
             continue
-        drops = [op for op in operation.ops if isinstance(op, ops.DropIndexOp)]
+        assert isinstance(operation, ops.ModifyTableOps)
+        drops = [
+            op
+            for op in operation.ops
+            if isinstance(op, ops.DropIndexOp) or (index_drops and _drops_foreign_key(op))
+        ]
         creates = [op for op in operation.ops if _is_online_create(op)]
         operation.ops = [op for op in operation.ops if op not in drops and op not in creates]
         rewritten += [OnlineOp(op) for op in drops]
@@ -187,7 +203,20 @@ def _online_operations(operations: list[ops.MigrateOperation]) -> list[ops.Migra
         rewritten += [OnlineOp(op) for op in creates]
     # Drops first of all: each commits on its own (CONCURRENTLY), and so would
     # commit whatever came before it, which a run after a failure then repeats.
-    return sorted(rewritten, key=lambda op: not _is_online_drop(op))
+    # Foreign keys before indexes: MySQL/MariaDB refuse to drop an index a key
+    # needs; online.drop_constraint finds a key gone when run again.
+    return sorted(rewritten, key=_drop_order)
+
+
+def _drops_foreign_key(operation: ops.MigrateOperation) -> bool:
+    return isinstance(operation, ops.DropConstraintOp) and operation.constraint_type == "foreignkey"
+
+
+def _drop_order(operation: ops.MigrateOperation) -> int:
+    """0 for a foreign key dropped online, 1 for an index, 2 for anything else."""
+    if isinstance(operation, OnlineOp) and _drops_foreign_key(operation.operation):
+        return 0
+    return 1 if _is_online_drop(operation) else 2
 
 
 def _is_online_create(operation: ops.MigrateOperation) -> bool:

@@ -256,6 +256,36 @@ def test_a_foreign_key_on_a_table_in_use_is_added_online(
     assert "ALTER TABLE posts VALIDATE CONSTRAINT fk_posts_author_id_authors" in postgresql
 
 
+def test_a_foreign_key_and_the_index_it_uses_are_dropped_key_first(
+    tmp_path: Path, empty_database_url: URL
+) -> None:
+    """Index drops come first of all in a revision, but MySQL/MariaDB refuse to drop an
+    index a foreign key needs: the keys of the table go before it, and find their work
+    done when run again. Here in the downgrade of a key added with its index."""
+    metadata = sa.MetaData()
+    posts = authors_and_posts(metadata)
+    history = new_history(tmp_path, metadata)
+    history.add(AUTHORS_AND_POSTS, 'op.drop_table("posts")\nop.drop_table("authors")')
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    posts.append_constraint(
+        sa.ForeignKeyConstraint(["author_id"], ["authors.id"], name="fk_posts_author_id_authors")
+    )
+    sa.Index("ix_posts_author_id", posts.c.author_id)
+    revision = autogenerate(history, empty_database_url, "posts by authors")
+    downgrade = revision[revision.index("def downgrade") :]
+    assert downgrade.index("drop_constraint('fk_posts_author_id_authors'") < downgrade.index(
+        "online.drop_index('ix_posts_author_id'"
+    )
+    migrate(empty_database_url, config, "upgrade", "head")
+    migrate(empty_database_url, config, "downgrade", "-1")
+    with connected(empty_database_url) as connection:
+        found = inspect(connection)
+        assert found.get_foreign_keys("posts") == []
+        assert "ix_posts_author_id" not in {index["name"] for index in found.get_indexes("posts")}
+    migrate(empty_database_url, config, "upgrade", "head")
+
+
 @pytest.mark.backends("postgresql")
 def test_a_foreign_key_left_not_valid_is_validated_when_the_revision_runs_again(
     history: History, empty_database_url: URL
