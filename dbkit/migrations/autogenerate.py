@@ -34,9 +34,9 @@ other work too is written as two (:func:`online_steps`): that work, all or
 nothing, then the online creates, each of which finds its work done when
 run again after a failure. Index drops come first of all.
 
-A foreign key dropped from such a table in a revision that drops an index
-comes first of all (``online.drop_constraint``): MySQL/MariaDB refuse to
-drop an index a key still needs.
+A foreign key dropped from such a table comes first of all
+(``online.drop_constraint``): MySQL/MariaDB refuse to drop an index a key
+still needs, and leave behind the index they made for a key unless told.
 
 **Tables in foreign key order.** Autogenerate may drop a table before a
 table that refers to it (and so, in the downgrade, create it after), which
@@ -105,7 +105,7 @@ class OnlineOp(ops.MigrateOperation):
     """An operation on a table the app is using, written through dbkit.migrations.online
     (create_index, drop_index, create_foreign_key, create_unique_constraint, and
     alter_column for NOT NULL): the same call, without the long lock on PostgreSQL;
-    drop_constraint, for a foreign key dropped before an index (see above)."""
+    drop_constraint, for a foreign key (see above)."""
 
     def __init__(self, operation: ops.MigrateOperation) -> None:
         self.operation = operation
@@ -178,22 +178,13 @@ def _online_operations(operations: list[ops.MigrateOperation]) -> list[ops.Migra
     taken out of their batch blocks as online ones: drops before the block, creates
     after it."""
     created = {op.table_name for op in operations if isinstance(op, ops.CreateTableOp)}
-    existing = [
-        op
-        for op in operations
-        if isinstance(op, ops.ModifyTableOps) and op.table_name not in created
-    ]
-    index_drops = any(isinstance(inner, ops.DropIndexOp) for op in existing for inner in op.ops)
     rewritten: list[ops.MigrateOperation] = []
     for operation in operations:
-        if operation not in existing:
+        if not isinstance(operation, ops.ModifyTableOps) or operation.table_name in created:
             rewritten.append(operation)
             continue
-        assert isinstance(operation, ops.ModifyTableOps)
         drops = [
-            op
-            for op in operation.ops
-            if isinstance(op, ops.DropIndexOp) or (index_drops and _drops_foreign_key(op))
+            op for op in operation.ops if isinstance(op, ops.DropIndexOp) or _drops_foreign_key(op)
         ]
         creates = [op for op in operation.ops if _is_online_create(op)]
         operation.ops = [op for op in operation.ops if op not in drops and op not in creates]

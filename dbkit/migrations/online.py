@@ -191,17 +191,27 @@ def create_foreign_key(
 def drop_constraint(
     constraint_name: str, table_name: str, type_: str | None = None, *, schema: str | None = None
 ) -> None:
-    """``op.drop_constraint`` (in batch mode, which SQLite needs); a foreign key already
-    gone is left so. Autogenerate writes it for a key dropped first of all, before the
-    index drops that commit on their own on PostgreSQL: run again after a later
-    statement failed, the revision finds the key dropped already."""
+    """``op.drop_constraint`` (in batch mode, which SQLite needs); for a foreign key,
+    what autogenerate writes to drop one from a table in use.
+
+    A key already gone is left so: it is dropped first of all, before the index
+    drops that commit on their own on PostgreSQL, so a run of the revision after
+    a later statement failed finds it dropped. On MySQL/MariaDB the index of the
+    key's own name, which the server made for the key when there was none it
+    could use, goes with it, as it came with it.
+    """
     context = op.get_context()
-    if type_ == "foreignkey" and not context.as_sql and context.dialect.name != "sqlite":
+    online_key = type_ == "foreignkey" and not context.as_sql
+    if online_key and context.dialect.name != "sqlite":
         found = sa.inspect(op.get_bind()).get_foreign_keys(table_name, schema=schema)
         if constraint_name not in {key["name"] for key in found}:
             return
     with op.batch_alter_table(table_name, schema=schema) as batch_op:
         batch_op.drop_constraint(constraint_name, type_=type_)
+    if online_key and context.dialect.name in {"mysql", "mariadb"}:
+        indexes = sa.inspect(op.get_bind()).get_indexes(table_name, schema=schema)
+        if constraint_name in {index["name"] for index in indexes}:
+            drop_index(constraint_name, table_name, schema=schema)
 
 
 def _mysql_foreign_key(

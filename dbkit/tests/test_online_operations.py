@@ -248,6 +248,8 @@ def test_a_foreign_key_on_a_table_in_use_is_added_online(
     assert keys() == ["fk_posts_author_id_authors"]
     migrate(empty_database_url, config, "downgrade", "-1")
     assert keys() == []
+    # Nor the index MySQL/MariaDB made for the key: the downgrade undoes the upgrade.
+    assert indexes(empty_database_url) == set()
     migrate(empty_database_url, config, "upgrade", "head")
 
     postgresql = check_offline_sql(history.ini, make_url("postgresql+psycopg://x@db.invalid/x"))
