@@ -384,6 +384,42 @@ def test_a_foreign_key_over_a_row_that_refers_to_nothing_is_not_added_on_mysql(
 
 
 @pytest.mark.backends("mysql")
+def test_a_foreign_key_added_by_a_killed_run_is_checked_and_taken_out_with_its_index(
+    history: History, empty_database_url: URL
+) -> None:
+    """A run killed between adding the key and looking the rows up leaves the key (and
+    the index the server made for it): the next run looks the rows up, and on a row
+    that refers to nothing takes both out, as it would have."""
+    history.add(AUTHORS_AND_POSTS)
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("INSERT INTO posts (author_id) VALUES (42)"))
+        connection.execute(text("SET SESSION foreign_key_checks = 0"))
+        connection.execute(  # what the killed run had done
+            text(
+                "ALTER TABLE posts ADD CONSTRAINT fk_posts_author_id_authors "
+                "FOREIGN KEY (author_id) REFERENCES authors (id)"
+            )
+        )
+        connection.commit()
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.create_foreign_key(
+            "fk_posts_author_id_authors", "posts", "authors", ["author_id"], ["id"]
+        )
+        """
+    )
+    with pytest.raises(CommandError, match=r"a row of posts \(author_id=42\) refers to no"):
+        migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        found = inspect(connection)
+        assert [key["name"] for key in found.get_foreign_keys("posts")] == []
+        assert [index["name"] for index in found.get_indexes("posts")] == []
+
+
+@pytest.mark.backends("mysql")
 def test_a_foreign_key_from_a_table_to_itself_is_checked_on_mysql(
     history: History, empty_database_url: URL
 ) -> None:
