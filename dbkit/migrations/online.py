@@ -11,7 +11,9 @@ revision's transaction is committed first, and a new one begun after). A
 concurrent build that failed part way (a duplicate key for a unique index, a
 cancelled statement) leaves an INVALID index behind that still slows every
 write; :func:`create_index` drops such a leftover of its own name before it
-builds again, so a revision that failed can simply be run again.
+builds again, so a revision that failed can simply be run again. On
+MySQL/MariaDB, where each statement commits, an index of its name that is
+there already is left so, for the same reason.
 
 On MySQL/MariaDB an index on plain columns is created and dropped with
 ``ALGORITHM=INPLACE, LOCK=NONE``, which InnoDB does anyway, said so that a
@@ -60,6 +62,12 @@ def create_index(
 ) -> None:
     """``op.create_index``, built CONCURRENTLY on PostgreSQL."""
     context = op.get_context()
+    if context.dialect.name in {"mysql", "mariadb"} and not context.as_sql:
+        found = sa.inspect(op.get_bind()).get_indexes(table_name, schema=schema)
+        if index_name in {index["name"] for index in found}:
+            # Built by an earlier run of this revision that failed on a later
+            # step: each DDL statement commits on its own there.
+            return
     if _mysql_online(context.dialect.name, columns, schema, kw):
         preparer = context.dialect.identifier_preparer
         listed = ", ".join(preparer.quote(str(column)) for column in columns)

@@ -201,6 +201,34 @@ def test_an_invalid_index_left_by_a_failed_build_is_built_again(
     assert valid() is True
 
 
+def test_an_index_built_before_a_later_step_failed_is_kept_when_the_revision_runs_again(
+    history: History, empty_database_url: URL
+) -> None:
+    """The index is built (and committed, on PostgreSQL and MySQL/MariaDB) before the
+    unique constraint meets a duplicate; once it is gone, the revision runs again and
+    finds the index there."""
+    history.add(POSTS, 'op.drop_table("posts")')
+    config = history.config()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("INSERT INTO posts (title) VALUES ('Same'), ('Same')"))
+        connection.commit()
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.create_index("ix_posts_title", "posts", ["title"])
+        online.create_unique_constraint("uq_posts_id_title", "posts", ["title"])
+        """
+    )
+    with pytest.raises(sa.exc.IntegrityError):
+        migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("DELETE FROM posts WHERE id = 2"))
+        connection.commit()
+    migrate(empty_database_url, config, "upgrade", "head")
+    assert "ix_posts_title" in indexes(empty_database_url)
+
+
 AUTHORS_AND_POSTS = """
 op.create_table("authors", sa.Column("id", sa.Integer, primary_key=True))
 op.create_table(
