@@ -335,17 +335,35 @@ def write_statement_limits(context: MigrationContext, settings: MigrationSetting
 # did not commit is repeated. On PostgreSQL a revision is one transaction, so
 # the lock wait rolled all of it back (and released every lock it held, which
 # a retry inside the transaction would keep while it pauses): the revision
-# runs again. Unless it has committed part of itself already, in an
-# autocommit block (CREATE INDEX CONCURRENTLY and the other online steps):
-# running it again would repeat what came before the block, so from the block
-# on each statement runs in a savepoint and only the one that gave up runs
-# again, after a pause outside the transaction (what came before it is
+# runs again (an online step it committed already finds its work done). Unless
+# an autocommit block (CREATE INDEX CONCURRENTLY and the other online steps)
+# has committed other work of it: running it again would repeat that work, so
+# from the block on each statement runs in a savepoint and only the one that
+# gave up runs again, after a pause outside the transaction (what came before it is
 # committed first, so that no lock it took is held while it pauses). On MySQL
 # every DDL statement commits on its own, so only the statement that gave up
 # runs again.
 
-# In Connection.info: whether the revision being run has committed part of itself.
+# In Connection.info: whether the revision being run has committed work of its
+# own that is not an online step (running it again would repeat that work).
 PARTLY_COMMITTED = "dbkit.revision_partly_committed"
+# In Connection.info: whether its open transaction holds such work, which the
+# next autocommit block commits; and whether an online step is running.
+ORDINARY_WORK = "dbkit.revision_ordinary_work"
+ONLINE_STEP = "dbkit.online_step"
+
+
+@contextmanager
+def online_step(connection: Connection) -> Iterator[None]:
+    """Around an online operation (dbkit/migrations/online.py), which finds its work
+    done when run again: a revision that has committed nothing but such steps is
+    still rolled back and run again whole after a lock wait."""
+    outer = connection.info.get(ONLINE_STEP, False)
+    connection.info[ONLINE_STEP] = True
+    try:
+        yield
+    finally:
+        connection.info[ONLINE_STEP] = outer
 
 
 def is_lock_wait(error: BaseException) -> bool:
@@ -379,7 +397,7 @@ def rerun_after_lock_waits(
     """``run()`` the migrations; on PostgreSQL, again from the revision a lock wait rolled back."""
     attempt = 0
     while True:
-        connection.info[PARTLY_COMMITTED] = False
+        connection.info[PARTLY_COMMITTED] = connection.info[ORDINARY_WORK] = False
         try:
             run()
             return
@@ -437,7 +455,9 @@ def _retry_after_a_commit(context: MigrationContext, settings: MigrationSettings
     @contextmanager
     def autocommit_block() -> Iterator[None]:
         with block():  # which commits what the revision did so far
-            connection.info[PARTLY_COMMITTED] = True
+            if connection.info.get(ORDINARY_WORK):
+                connection.info[PARTLY_COMMITTED] = True
+            connection.info[ORDINARY_WORK] = False
             yield
 
     context.autocommit_block = autocommit_block  # type: ignore[method-assign]
@@ -445,11 +465,13 @@ def _retry_after_a_commit(context: MigrationContext, settings: MigrationSettings
     execute: Callable[..., Any] = impl._exec
 
     def execute_in_savepoint_after_a_commit(*args: Any, **kwargs: Any) -> Any:
-        if (
-            not connection.info.get(PARTLY_COMMITTED)
-            or connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-            or not connection.in_transaction()
-        ):
+        in_transaction = (
+            connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+            and connection.in_transaction()
+        )
+        if in_transaction and not connection.info.get(ONLINE_STEP):
+            connection.info[ORDINARY_WORK] = True
+        if not connection.info.get(PARTLY_COMMITTED) or not in_transaction:
             return execute(*args, **kwargs)
         attempt = 0
         while True:
@@ -478,7 +500,7 @@ def _retry_after_a_commit(context: MigrationContext, settings: MigrationSettings
 def revision_applied(ctx: MigrationContext, **_: Any) -> None:
     """``on_version_apply``: the next revision has committed nothing of itself yet."""
     if ctx.connection is not None:
-        ctx.connection.info[PARTLY_COMMITTED] = False
+        ctx.connection.info[PARTLY_COMMITTED] = ctx.connection.info[ORDINARY_WORK] = False
 
 
 def lock_timeout_message(error: DBAPIError, settings: MigrationSettings) -> str | None:

@@ -24,8 +24,9 @@ backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from alembic import op
@@ -34,11 +35,34 @@ from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.sql.elements import TextClause
 
+from dbkit.migrations.lock import online_step
+
 Columns = Sequence[str | TextClause]
 # MySQL and MariaDB build and drop a secondary index in place without blocking
 # writes by default; said explicitly, a server that cannot do it so refuses
 # the statement instead of locking the table for as long as it takes.
 MYSQL_ONLINE = "ALGORITHM=INPLACE, LOCK=NONE"
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _finds_its_work_done(function: Callable[P, R]) -> Callable[P, R]:
+    """An online step that finds its work done when run again: what it commits does
+    not keep its revision from being rolled back and run again whole after a lock
+    wait (dbkit/migrations/lock.py)."""
+
+    @functools.wraps(function)
+    def step(*args: P.args, **kwargs: P.kwargs) -> R:
+        context = op.get_context()
+        connection = context.connection
+        if context.as_sql or connection is None:
+            return function(*args, **kwargs)
+        with online_step(connection):
+            return function(*args, **kwargs)
+
+    return step
 
 
 def _mysql_online(dialect: str, columns: Columns, schema: str | None, kw: dict[str, Any]) -> bool:
@@ -51,6 +75,7 @@ def _mysql_online(dialect: str, columns: Columns, schema: str | None, kw: dict[s
     )
 
 
+@_finds_its_work_done
 def create_index(
     index_name: str,
     table_name: str,
@@ -98,6 +123,7 @@ def create_index(
         )
 
 
+@_finds_its_work_done
 def drop_index(
     index_name: str, table_name: str | None = None, *, schema: str | None = None, **kw: Any
 ) -> None:
@@ -140,6 +166,7 @@ def _index_is_valid(index_name: str, schema: str | None) -> bool | None:
     return None if found is None else bool(found)
 
 
+@_finds_its_work_done
 def create_foreign_key(
     constraint_name: str | None,
     source_table: str,
@@ -208,18 +235,26 @@ def drop_constraint(
     key's own name, which the server made for the key when there was none it
     could use, goes with it, as it came with it.
     """
-    context = op.get_context()
-    online_key = type_ == "foreignkey" and not context.as_sql
-    if online_key and context.dialect.name != "sqlite":
-        found = sa.inspect(op.get_bind()).get_foreign_keys(table_name, schema=schema)
-        if constraint_name not in {key["name"] for key in found}:
-            return
+    if type_ == "foreignkey" and not op.get_context().as_sql:
+        _drop_foreign_key(constraint_name, table_name, schema)
+        return
     with op.batch_alter_table(table_name, schema=schema) as batch_op:
         batch_op.drop_constraint(constraint_name, type_=type_)
-    if online_key and context.dialect.name in {"mysql", "mariadb"}:
+
+
+@_finds_its_work_done
+def _drop_foreign_key(name: str, table_name: str, schema: str | None) -> None:
+    dialect = op.get_context().dialect.name
+    if dialect != "sqlite":
+        found = sa.inspect(op.get_bind()).get_foreign_keys(table_name, schema=schema)
+        if name not in {key["name"] for key in found}:
+            return
+    with op.batch_alter_table(table_name, schema=schema) as batch_op:
+        batch_op.drop_constraint(name, type_="foreignkey")
+    if dialect in {"mysql", "mariadb"}:
         indexes = sa.inspect(op.get_bind()).get_indexes(table_name, schema=schema)
-        if constraint_name in {index["name"] for index in indexes}:
-            drop_index(constraint_name, table_name, schema=schema)
+        if name in {index["name"] for index in indexes}:
+            drop_index(name, table_name, schema=schema)
 
 
 def _mysql_foreign_key(
@@ -347,6 +382,12 @@ def alter_column(table_name: str, column_name: str, **kw: Any) -> None:
         with op.batch_alter_table(table_name, schema=schema) as batch_op:
             batch_op.alter_column(column_name, **kw)
         return
+    _not_null(table_name, column_name)
+
+
+@_finds_its_work_done
+def _not_null(table_name: str, column_name: str) -> None:
+    context = op.get_context()
     preparer = context.dialect.identifier_preparer
     table, column = preparer.quote(table_name), preparer.quote(column_name)
     check_name = f"{table_name}_{column_name}_not_null"
@@ -361,6 +402,7 @@ def alter_column(table_name: str, column_name: str, **kw: Any) -> None:
     op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {check}")
 
 
+@_finds_its_work_done
 def create_unique_constraint(
     constraint_name: str | None, table_name: str, columns: list[str], **kw: Any
 ) -> None:

@@ -333,6 +333,47 @@ def test_after_an_online_step_the_pause_before_a_try_holds_no_table_lock(
     assert longest < 1.5, f"the app could not write to notes for {longest:.1f} s"
 
 
+@pytest.mark.backends("postgresql")
+def test_a_revision_that_committed_only_online_steps_is_rolled_back_whole_on_a_lock_wait(
+    accounts: History, empty_database_url: URL
+) -> None:
+    """An online step that comes first (as autogenerate writes index drops) commits
+    nothing but itself, and finds its work done when run again: the revision is rolled
+    back whole on a lock wait, so a run whose tries all gave up leaves none of its
+    ordinary work behind, and the next run applies it."""
+    accounts.add(
+        """
+        op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("body", sa.String(30)))
+        op.create_index("ix_notes_old", "notes", ["body"])
+        """
+    )
+    upgraded = commands.alembic_here(
+        "upgrade", "head", ini=accounts.ini, database=empty_database_url
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    accounts.add(
+        """
+        from dbkit.migrations import online
+        online.drop_index("ix_notes_old", table_name="notes")
+        op.add_column("notes", sa.Column("title", sa.String(30)))
+        op.add_column("accounts", sa.Column("nickname", sa.String(30), nullable=True))
+        """
+    )
+    with table_busy_for(empty_database_url, 30):
+        result = commands.alembic_here(
+            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
+            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="1",
+        )  # fmt: skip
+    assert result.returncode != 0
+    assert "its revision was rolled back and runs again" in result.stderr
+    with connected(empty_database_url) as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("notes")}
+    assert "title" not in columns
+    rerun = commands.alembic_here("upgrade", "head", ini=accounts.ini, database=empty_database_url)
+    assert rerun.returncode == 0, rerun.stderr
+
+
 @pytest.mark.backends("postgresql", "mysql")
 def test_after_an_online_step_every_try_giving_up_is_one_line_and_keeps_the_step(
     accounts: History, empty_database_url: URL
