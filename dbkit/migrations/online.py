@@ -13,7 +13,8 @@ cancelled statement) leaves an INVALID index behind that still slows every
 write; :func:`create_index` drops such a leftover of its own name before it
 builds again, so a revision that failed can simply be run again. On
 MySQL/MariaDB, where each statement commits, an index of its name that is
-there already is left so, for the same reason.
+there already is left so, and one already gone is not dropped, for the same
+reason.
 
 On MySQL/MariaDB an index on plain columns is created and dropped with
 ``ALGORITHM=INPLACE, LOCK=NONE``, which InnoDB does anyway, said so that a
@@ -129,6 +130,10 @@ def drop_index(
 ) -> None:
     """``op.drop_index``, dropped CONCURRENTLY on PostgreSQL."""
     context = op.get_context()
+    if context.dialect.name in {"mysql", "mariadb"} and table_name and not context.as_sql:
+        found = sa.inspect(op.get_bind()).get_indexes(table_name, schema=schema)
+        if index_name not in {index["name"] for index in found}:
+            return  # dropped by an earlier run of this revision that failed later
     if table_name is not None and _mysql_online(context.dialect.name, (), schema, kw):
         preparer = context.dialect.identifier_preparer
         op.execute(

@@ -316,6 +316,44 @@ def test_a_foreign_key_and_the_index_it_uses_are_dropped_key_first(
     migrate(empty_database_url, config, "upgrade", "head")
 
 
+def test_a_foreign_key_dropped_before_a_later_step_failed_is_found_gone_when_run_again(
+    history: History, empty_database_url: URL
+) -> None:
+    """The key and the index are dropped (and committed, on PostgreSQL and
+    MySQL/MariaDB) before the unique constraint meets a duplicate; once it is gone,
+    the revision runs again and finds the key dropped already."""
+    history.add(
+        """
+        op.create_table("authors", sa.Column("id", sa.Integer, primary_key=True))
+        op.create_table(
+            "posts",
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("author_id", sa.Integer, sa.ForeignKey("authors.id", name="fk_posts_author")),
+            sa.Column("title", sa.String(100)),
+        )
+        op.create_index("ix_posts_author_id", "posts", ["author_id"])
+        op.execute("INSERT INTO posts (title) VALUES ('Same'), ('Same')")
+        """
+    )
+    history.add(
+        """
+        from dbkit.migrations import online
+        online.drop_constraint("fk_posts_author", "posts", type_="foreignkey")
+        online.drop_index("ix_posts_author_id", table_name="posts")
+        online.create_unique_constraint("uq_posts_title", "posts", ["title"])
+        """
+    )
+    config = history.config()
+    with pytest.raises(sa.exc.IntegrityError):
+        migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        connection.execute(text("DELETE FROM posts WHERE id = 2"))
+        connection.commit()
+    migrate(empty_database_url, config, "upgrade", "head")
+    with connected(empty_database_url) as connection:
+        assert inspect(connection).get_foreign_keys("posts") == []
+
+
 @pytest.mark.backends("postgresql")
 def test_a_foreign_key_left_not_valid_is_validated_when_the_revision_runs_again(
     history: History, empty_database_url: URL
