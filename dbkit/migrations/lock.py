@@ -31,6 +31,7 @@ seconds (and retrying later) is far cheaper than an outage.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -461,17 +462,18 @@ def _retry_after_a_commit(context: MigrationContext, settings: MigrationSettings
             yield
 
     context.autocommit_block = autocommit_block  # type: ignore[method-assign]
+    if not event.contains(connection, "before_cursor_execute", _note_ordinary_work):
+        # Every statement, through op or on op.get_bind() alike.
+        event.listen(connection, "before_cursor_execute", _note_ordinary_work)
     impl = context.impl
     execute: Callable[..., Any] = impl._exec
 
     def execute_in_savepoint_after_a_commit(*args: Any, **kwargs: Any) -> Any:
-        in_transaction = (
-            connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
-            and connection.in_transaction()
-        )
-        if in_transaction and not connection.info.get(ONLINE_STEP):
-            connection.info[ORDINARY_WORK] = True
-        if not connection.info.get(PARTLY_COMMITTED) or not in_transaction:
+        if (
+            not connection.info.get(PARTLY_COMMITTED)
+            or connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+            or not connection.in_transaction()
+        ):
             return execute(*args, **kwargs)
         attempt = 0
         while True:
@@ -495,6 +497,22 @@ def _retry_after_a_commit(context: MigrationContext, settings: MigrationSettings
             return result
 
     impl._exec = execute_in_savepoint_after_a_commit  # type: ignore[method-assign]
+
+
+# What a revision runs that changes nothing (reads, settings, savepoints).
+NO_WORK = re.compile(r"\s*(SELECT|SHOW|SET|SAVEPOINT|RELEASE|ROLLBACK)\b", re.IGNORECASE)
+
+
+def _note_ordinary_work(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    """``before_cursor_execute``: a statement in the revision's transaction that is not
+    part of an online step and may change something."""
+    if (
+        not connection.info.get(ONLINE_STEP)
+        and connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+        and connection.in_transaction()
+        and not NO_WORK.match(statement)
+    ):
+        connection.info[ORDINARY_WORK] = True
 
 
 def revision_applied(ctx: MigrationContext, **_: Any) -> None:

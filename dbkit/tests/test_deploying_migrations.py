@@ -374,6 +374,42 @@ def test_a_revision_that_committed_only_online_steps_is_rolled_back_whole_on_a_l
     assert rerun.returncode == 0, rerun.stderr
 
 
+@pytest.mark.backends("postgresql")
+def test_a_write_on_the_revision_connection_before_an_online_step_is_not_repeated(
+    accounts: History, empty_database_url: URL
+) -> None:
+    """Work done on op.get_bind() rather than through op is committed by an online step
+    all the same: a lock wait after it runs only the statement that gave up again, not
+    the revision, which would repeat the write."""
+    accounts.add(
+        """
+        op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("body", sa.String(30)))
+        op.execute("INSERT INTO accounts (name) VALUES ('x')")
+        """
+    )
+    upgraded = commands.alembic_here(
+        "upgrade", "head", ini=accounts.ini, database=empty_database_url
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    accounts.add(
+        """
+        from dbkit.migrations import online
+        op.get_bind().execute(sa.text("UPDATE accounts SET name = name || '+'"))
+        online.create_index("ix_notes_body", "notes", ["body"])
+        op.add_column("accounts", sa.Column("nickname", sa.String(30), nullable=True))
+        """
+    )
+    with table_busy_for(empty_database_url, 1.5):
+        result = commands.alembic_here(
+            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
+            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="5",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with connected(empty_database_url) as connection:
+        assert connection.execute(text("SELECT name FROM accounts")).scalar() == "x+"
+
+
 @pytest.mark.backends("postgresql", "mysql")
 def test_after_an_online_step_every_try_giving_up_is_one_line_and_keeps_the_step(
     accounts: History, empty_database_url: URL
