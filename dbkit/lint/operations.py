@@ -251,10 +251,17 @@ def _online_steps_after_work(upgrade: _Scope) -> list[ast.Call]:
             name in COMMITTING_STEPS
             or (name == "alter_column" and _is_false(_keyword(call, "nullable")))
         )
+        # A foreign key dropped online finds its work done when run again, as
+        # the committing steps do: it is no work that a rerun would repeat.
+        finds_it_done = commits or (
+            owner == "online"
+            and name == "drop_constraint"
+            and _string(_argument(call, 2, "type_")) == "foreignkey"
+        )
         if commits and worked:
             found.append(call)
         elif owner == "online" or (owner == "op" and name not in NO_WORK):
-            worked = worked or not commits
+            worked = worked or not finds_it_done
         elif owner in upgrade.batch_tables:
             worked = True
     return found

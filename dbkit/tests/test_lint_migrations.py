@@ -79,6 +79,12 @@ SAFE = {
         online.create_foreign_key("fk_users_id_people", "users", "people", ["id"], ["id"])
         online.alter_column("users", "full_name", nullable=False)
         """,
+    "online key and index drops before the work": """
+        from dbkit.migrations import online
+        online.drop_constraint("fk_users_id_people", "users", type_="foreignkey")
+        online.drop_index("ix_users_email", table_name="users")
+        op.add_column("users", sa.Column("age", sa.Integer(), nullable=True))
+        """,
     "online index drops before the work": """
         from dbkit.migrations import online
         online.drop_index("ix_users_email", table_name="users")
