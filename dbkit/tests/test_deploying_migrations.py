@@ -202,6 +202,22 @@ def table_busy_for(url: URL, seconds: float) -> Iterator[None]:
 LOCK_WAIT = 0.2 if BACKEND == "postgresql" else 1.0
 
 
+def upgrade_with_retries(
+    history: History, url: URL, retries: int
+) -> subprocess.CompletedProcess[str]:
+    """``alembic upgrade head``, giving up on a table lock after LOCK_WAIT and trying
+    again ``retries`` times."""
+    return commands.alembic_here(
+        "upgrade", "head", ini=history.ini, database=url,
+        MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES=str(retries),
+    )  # fmt: skip
+
+
+def tries_of(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The lines of a run that announce another try after a lock wait."""
+    return [line for line in result.stderr.splitlines() if "for a table lock; " in line]
+
+
 def busy_history(accounts: History, url: URL) -> str:
     """accounts at its first revision, and a revision that creates a table, then alters
     accounts: on MySQL the CREATE commits before the ALTER waits."""
@@ -227,12 +243,9 @@ def test_a_lock_wait_is_tried_again_until_the_table_is_free(
     one statement (its CREATE TABLE, committed already, is not repeated)."""
     busy_history(accounts, empty_database_url)
     with table_busy_for(empty_database_url, LOCK_WAIT + 0.3):
-        result = commands.alembic_here(
-            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
-            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="5",
-        )  # fmt: skip
+        result = upgrade_with_retries(accounts, empty_database_url, 5)
     assert result.returncode == 0, result.stderr
-    tries = [line for line in result.stderr.splitlines() if "for a table lock; " in line]
+    tries = tries_of(result)
     assert tries, result.stderr
     assert tries[0].endswith("again in 0.5 s (try 2 of 6)")
     versions, tables, columns = database_state(empty_database_url)
@@ -288,12 +301,9 @@ def test_after_an_online_step_only_the_statement_that_gave_up_runs_again(
     them on, the statement that gave up on a lock runs again by itself."""
     partly_committing_history(accounts, empty_database_url)
     with table_busy_for(empty_database_url, LOCK_WAIT + 0.3):
-        result = commands.alembic_here(
-            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
-            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="5",
-        )  # fmt: skip
+        result = upgrade_with_retries(accounts, empty_database_url, 5)
     assert result.returncode == 0, result.stderr
-    tries = [line for line in result.stderr.splitlines() if "for a table lock; " in line]
+    tries = tries_of(result)
     assert tries[0].endswith("it runs again in 0.5 s (try 2 of 6)")
     assert {"ix_notes_body", "uq_notes_id"} <= notes_indexes(empty_database_url)
     assert "ix_notes_old" not in notes_indexes(empty_database_url)
@@ -361,10 +371,7 @@ def test_a_revision_that_committed_only_online_steps_is_rolled_back_whole_on_a_l
         """
     )
     with table_busy_for(empty_database_url, 30):
-        result = commands.alembic_here(
-            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
-            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="1",
-        )  # fmt: skip
+        result = upgrade_with_retries(accounts, empty_database_url, 1)
     assert result.returncode != 0
     assert "its revision was rolled back and runs again" in result.stderr
     with connected(empty_database_url) as connection:
@@ -401,10 +408,7 @@ def test_a_write_on_the_revision_connection_before_an_online_step_is_not_repeate
         """
     )
     with table_busy_for(empty_database_url, 1.5):
-        result = commands.alembic_here(
-            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
-            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="5",
-        )  # fmt: skip
+        result = upgrade_with_retries(accounts, empty_database_url, 5)
     assert result.returncode == 0, result.stderr
     with connected(empty_database_url) as connection:
         assert connection.execute(text("SELECT name FROM accounts")).scalar() == "x+"
@@ -416,13 +420,10 @@ def test_after_an_online_step_every_try_giving_up_is_one_line_and_keeps_the_step
 ) -> None:
     partly_committing_history(accounts, empty_database_url)
     with table_busy_for(empty_database_url, 30):
-        result = commands.alembic_here(
-            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
-            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="1",
-        )  # fmt: skip
+        result = upgrade_with_retries(accounts, empty_database_url, 1)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert len([line for line in result.stderr.splitlines() if "for a table lock; " in line]) == 1
+    assert len(tries_of(result)) == 1
     assert "gave up so as not to block traffic, 2 times" in result.stderr.strip().splitlines()[-1]
     assert "ix_notes_body" in notes_indexes(empty_database_url)
     _, _, columns = database_state(empty_database_url)
@@ -434,14 +435,11 @@ def test_when_every_try_gives_up_it_is_one_line(accounts: History, empty_databas
     initial = busy_history(accounts, empty_database_url)
     with table_busy_for(empty_database_url, 30):
         start = time.monotonic()
-        result = commands.alembic_here(
-            "upgrade", "head", ini=accounts.ini, database=empty_database_url,
-            MIGRATION_TABLE_LOCK_TIMEOUT=str(LOCK_WAIT), MIGRATION_TABLE_LOCK_RETRIES="1",
-        )  # fmt: skip
+        result = upgrade_with_retries(accounts, empty_database_url, 1)
         elapsed = time.monotonic() - start
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert len([line for line in result.stderr.splitlines() if "for a table lock; " in line]) == 1
+    assert len(tries_of(result)) == 1
     assert "gave up so as not to block traffic, 2 times" in result.stderr.strip().splitlines()[-1]
     # Two waits and a pause of 0.5 s between them.
     assert 2 * LOCK_WAIT + 0.5 <= elapsed < 2 * LOCK_WAIT + 0.5 + 5, (

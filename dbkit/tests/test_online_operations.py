@@ -51,6 +51,14 @@ def autogenerate(history: History, url: URL, message: str) -> str:
     return written.read_text()
 
 
+def run_sql(url: URL, *statements: str) -> None:
+    """What the app (or whoever fixes the rows) does between two runs: committed."""
+    with connected(url) as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+        connection.commit()
+
+
 def indexes(url: URL) -> set[str]:
     with connected(url) as connection:
         return {str(index["name"]) for index in inspect(connection).get_indexes("posts")}
@@ -115,9 +123,7 @@ def test_online_steps_after_other_work_are_a_revision_of_their_own_that_runs_aga
     history.add(POSTS, 'op.drop_table("posts")')
     config = history.config()
     migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("INSERT INTO posts (title) VALUES ('Same'), ('Same')"))
-        connection.commit()
+    run_sql(empty_database_url, "INSERT INTO posts (title) VALUES ('Same'), ('Same')")
 
     posts.append_column(sa.Column("subtitle", sa.String(100)))
     posts.append_constraint(sa.UniqueConstraint("title", name="uq_posts_title"))
@@ -167,9 +173,7 @@ def test_an_invalid_index_left_by_a_failed_build_is_built_again(
     history.add(POSTS, 'op.drop_table("posts")')
     config = history.config()
     migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("INSERT INTO posts (title) VALUES ('Same'), ('Same')"))
-        connection.commit()
+    run_sql(empty_database_url, "INSERT INTO posts (title) VALUES ('Same'), ('Same')")
     history.add(
         """
         from dbkit.migrations import online
@@ -194,9 +198,7 @@ def test_an_invalid_index_left_by_a_failed_build_is_built_again(
             return None if found is None else bool(found)
 
     assert valid() is False  # left behind, slowing every write
-    with connected(empty_database_url) as connection:
-        connection.execute(text("DELETE FROM posts WHERE id = (SELECT max(id) FROM posts)"))
-        connection.commit()
+    run_sql(empty_database_url, "DELETE FROM posts WHERE id = (SELECT max(id) FROM posts)")
     migrate(empty_database_url, config, "upgrade", "head")
     assert valid() is True
 
@@ -210,9 +212,7 @@ def test_an_index_built_before_a_later_step_failed_is_kept_when_the_revision_run
     history.add(POSTS, 'op.drop_table("posts")')
     config = history.config()
     migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("INSERT INTO posts (title) VALUES ('Same'), ('Same')"))
-        connection.commit()
+    run_sql(empty_database_url, "INSERT INTO posts (title) VALUES ('Same'), ('Same')")
     history.add(
         """
         from dbkit.migrations import online
@@ -222,9 +222,7 @@ def test_an_index_built_before_a_later_step_failed_is_kept_when_the_revision_run
     )
     with pytest.raises(sa.exc.IntegrityError):
         migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("DELETE FROM posts WHERE id = 2"))
-        connection.commit()
+    run_sql(empty_database_url, "DELETE FROM posts WHERE id = 2")
     migrate(empty_database_url, config, "upgrade", "head")
     assert "ix_posts_title" in indexes(empty_database_url)
 
@@ -346,9 +344,7 @@ def test_a_foreign_key_dropped_before_a_later_step_failed_is_found_gone_when_run
     config = history.config()
     with pytest.raises(sa.exc.IntegrityError):
         migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("DELETE FROM posts WHERE id = 2"))
-        connection.commit()
+    run_sql(empty_database_url, "DELETE FROM posts WHERE id = 2")
     migrate(empty_database_url, config, "upgrade", "head")
     with connected(empty_database_url) as connection:
         assert inspect(connection).get_foreign_keys("posts") == []
@@ -363,9 +359,7 @@ def test_a_foreign_key_left_not_valid_is_validated_when_the_revision_runs_again(
     history.add(AUTHORS_AND_POSTS)
     config = history.config()
     migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("INSERT INTO posts (author_id) VALUES (42)"))
-        connection.commit()
+    run_sql(empty_database_url, "INSERT INTO posts (author_id) VALUES (42)")
     history.add(
         """
         from dbkit.migrations import online
@@ -386,9 +380,7 @@ def test_a_foreign_key_left_not_valid_is_validated_when_the_revision_runs_again(
             return None if found is None else bool(found)
 
     assert validated() is False
-    with connected(empty_database_url) as connection:
-        connection.execute(text("UPDATE posts SET author_id = NULL"))
-        connection.commit()
+    run_sql(empty_database_url, "UPDATE posts SET author_id = NULL")
     migrate(empty_database_url, config, "upgrade", "head")
     assert validated() is True
 
@@ -403,10 +395,11 @@ def test_a_foreign_key_over_a_row_that_refers_to_nothing_is_not_added_on_mysql(
     history.add(AUTHORS_AND_POSTS)
     config = history.config()
     migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("INSERT INTO authors (id) VALUES (1)"))
-        connection.execute(text("INSERT INTO posts (author_id) VALUES (1), (NULL), (42)"))
-        connection.commit()
+    run_sql(
+        empty_database_url,
+        "INSERT INTO authors (id) VALUES (1)",
+        "INSERT INTO posts (author_id) VALUES (1), (NULL), (42)",
+    )
     history.add(
         """
         from dbkit.migrations import online
@@ -432,9 +425,7 @@ def test_a_foreign_key_over_a_row_that_refers_to_nothing_is_not_added_on_mysql(
             )
 
     assert keys_and_indexes() == ([], [])
-    with connected(empty_database_url) as connection:
-        connection.execute(text("DELETE FROM posts WHERE author_id = 42"))
-        connection.commit()
+    run_sql(empty_database_url, "DELETE FROM posts WHERE author_id = 42")
     migrate(empty_database_url, config, "upgrade", "head")
     assert keys_and_indexes() == (
         ["fk_posts_author_id_authors"],
@@ -511,9 +502,7 @@ def test_a_foreign_key_from_a_table_to_itself_is_checked_on_mysql(
     config = history.config()
     with pytest.raises(CommandError, match=r"a row of categories \(parent_id=9\) refers to no"):
         migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("UPDATE categories SET parent_id = 2 WHERE id = 3"))
-        connection.commit()
+    run_sql(empty_database_url, "UPDATE categories SET parent_id = 2 WHERE id = 3")
     migrate(empty_database_url, config, "upgrade", "head")
     with connected(empty_database_url) as connection:
         [key] = inspect(connection).get_foreign_keys("categories")
@@ -588,9 +577,7 @@ def test_not_null_left_half_done_by_a_null_is_finished_when_the_revision_runs_ag
     config = history.config()
     with pytest.raises(sa.exc.IntegrityError):
         migrate(empty_database_url, config, "upgrade", "head")
-    with connected(empty_database_url) as connection:
-        connection.execute(text("UPDATE posts SET title = 'filled'"))
-        connection.commit()
+    run_sql(empty_database_url, "UPDATE posts SET title = 'filled'")
     migrate(empty_database_url, config, "upgrade", "head")
     with connected(empty_database_url) as connection:
         [title] = [c for c in inspect(connection).get_columns("posts") if c["name"] == "title"]
