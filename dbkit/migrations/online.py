@@ -88,12 +88,11 @@ def create_index(
 ) -> None:
     """``op.create_index``, built CONCURRENTLY on PostgreSQL."""
     context = op.get_context()
-    if context.dialect.name in {"mysql", "mariadb"} and not context.as_sql:
-        found = sa.inspect(op.get_bind()).get_indexes(table_name, schema=schema)
-        if index_name in {index["name"] for index in found}:
-            # Built by an earlier run of this revision that failed on a later
-            # step: each DDL statement commits on its own there.
-            return
+    mysql = context.dialect.name in {"mysql", "mariadb"} and not context.as_sql
+    if mysql and index_name in _index_names(table_name, schema):
+        # Built by an earlier run of this revision that failed on a later
+        # step: each DDL statement commits on its own there.
+        return
     if _mysql_online(context.dialect.name, columns, schema, kw):
         preparer = context.dialect.identifier_preparer
         listed = ", ".join(preparer.quote(str(column)) for column in columns)
@@ -130,10 +129,9 @@ def drop_index(
 ) -> None:
     """``op.drop_index``, dropped CONCURRENTLY on PostgreSQL."""
     context = op.get_context()
-    if context.dialect.name in {"mysql", "mariadb"} and table_name and not context.as_sql:
-        found = sa.inspect(op.get_bind()).get_indexes(table_name, schema=schema)
-        if index_name not in {index["name"] for index in found}:
-            return  # dropped by an earlier run of this revision that failed later
+    mysql = context.dialect.name in {"mysql", "mariadb"} and not context.as_sql
+    if mysql and table_name and index_name not in _index_names(table_name, schema):
+        return  # dropped by an earlier run of this revision that failed later
     if table_name is not None and _mysql_online(context.dialect.name, (), schema, kw):
         preparer = context.dialect.identifier_preparer
         op.execute(
@@ -250,16 +248,12 @@ def drop_constraint(
 @_finds_its_work_done
 def _drop_foreign_key(name: str, table_name: str, schema: str | None) -> None:
     dialect = op.get_context().dialect.name
-    if dialect != "sqlite":
-        found = sa.inspect(op.get_bind()).get_foreign_keys(table_name, schema=schema)
-        if name not in {key["name"] for key in found}:
-            return
+    if dialect != "sqlite" and name not in _foreign_key_names(table_name, schema):
+        return
     with op.batch_alter_table(table_name, schema=schema) as batch_op:
         batch_op.drop_constraint(name, type_="foreignkey")
-    if dialect in {"mysql", "mariadb"}:
-        indexes = sa.inspect(op.get_bind()).get_indexes(table_name, schema=schema)
-        if name in {index["name"] for index in indexes}:
-            drop_index(name, table_name, schema=schema)
+    if dialect in {"mysql", "mariadb"} and name in _index_names(table_name, schema):
+        drop_index(name, table_name, schema=schema)
 
 
 def _mysql_foreign_key(
@@ -275,13 +269,8 @@ def _mysql_foreign_key(
     schema, referent_schema = kw.get("source_schema"), kw.get("referent_schema")
     table = sa.table(source_table, *(sa.column(column) for column in local_cols), schema=schema)
     quoted = context.dialect.identifier_preparer.format_table(table)
-
-    def index_names() -> set[str | None]:
-        found = sa.inspect(connection).get_indexes(source_table, schema=schema)
-        return {index["name"] for index in found}
-
-    indexes_before = index_names()
-    if _mysql_foreign_key_exists(name, source_table, schema):
+    indexes_before = _index_names(source_table, schema)
+    if name in _foreign_key_names(source_table, schema):
         # By a run killed before it looked the rows up: the index of the key's
         # own name, if there is one, is the one the server made for it then.
         indexes_before.discard(name)
@@ -319,7 +308,9 @@ def _mysql_foreign_key(
         f"ALTER TABLE {quoted} DROP FOREIGN KEY "
         f"{context.dialect.identifier_preparer.quote(name)}, {MYSQL_ONLINE}"
     )
-    for index in index_names() - indexes_before:  # the index the key brought with it
+    for index in (
+        _index_names(source_table, schema) - indexes_before
+    ):  # the index the key brought with it
         op.execute(
             f"ALTER TABLE {quoted} DROP INDEX "
             f"{context.dialect.identifier_preparer.quote(str(index))}, {MYSQL_ONLINE}"
@@ -333,21 +324,13 @@ def _mysql_foreign_key(
     )
 
 
-def _mysql_foreign_key_exists(name: str, table: str, schema: str | None) -> bool:
-    found = (
-        op.get_bind()
-        .execute(
-            text(
-                "SELECT 1 FROM information_schema.table_constraints "
-                "WHERE constraint_schema = COALESCE(:schema, DATABASE()) "
-                "AND table_name = :table AND constraint_name = :name "
-                "AND constraint_type = 'FOREIGN KEY'"
-            ),
-            {"name": name, "table": table, "schema": schema},
-        )
-        .scalar()
-    )
-    return found is not None
+def _index_names(table_name: str, schema: str | None) -> set[str | None]:
+    return {index["name"] for index in sa.inspect(op.get_bind()).get_indexes(table_name, schema)}
+
+
+def _foreign_key_names(table_name: str, schema: str | None) -> set[str | None]:
+    found = sa.inspect(op.get_bind()).get_foreign_keys(table_name, schema)
+    return {key["name"] for key in found}
 
 
 def _constraint_exists(name: str, table: str) -> bool:
