@@ -46,7 +46,8 @@ def _offline_statements(alembic_ini: Path) -> list[tuple[str, str]]:
         [sys.executable, "-m", "alembic", "-c", str(alembic_ini), "upgrade", "head", "--sql"],
         capture_output=True,
         text=True,
-        env={**os.environ, "DATABASE_URL": OFFLINE_URL},
+        # MIGRATION_DATABASE_URL too, which migrations prefer: squawk reads PostgreSQL.
+        env={**os.environ, "DATABASE_URL": OFFLINE_URL, "MIGRATION_DATABASE_URL": OFFLINE_URL},
         cwd=alembic_ini.parent,
     )
     if result.returncode != 0:

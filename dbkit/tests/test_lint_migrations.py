@@ -259,8 +259,10 @@ op.execute("UPDATE accounts SET owner_id = id WHERE id < 100")
 """
 
 
-def run_linter(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PATH": path} if path is not None else None
+def run_linter(
+    *args: str, path: str | None = None, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **settings, **({"PATH": path} if path is not None else {})}
     return subprocess.run(
         [sys.executable, LINTER, *args],
         capture_output=True,
@@ -285,6 +287,31 @@ def test_raw_sql_is_checked_by_squawk_at_its_line(history: History) -> None:
     ]
     assert all(line.startswith(prefix) for line in findings)
     assert "ignore[squawk:adding-foreign-key-constraint]" in result.stdout
+
+
+def test_squawk_reads_the_postgresql_sql_wherever_migrations_run(
+    history: History, tmp_path: Path
+) -> None:
+    """MIGRATION_DATABASE_URL (here SQLite, whose offline SQL cannot alter a column in
+    batch mode without reading the table) does not choose the SQL squawk reads: the
+    linter writes it for PostgreSQL."""
+    history.add(
+        'op.create_table("users", sa.Column("id", sa.Integer, primary_key=True), '
+        'sa.Column("email", sa.String(100)))'
+    )
+    path = history.file(
+        history.add(
+            'with op.batch_alter_table("users") as batch_op:\n'
+            '    batch_op.alter_column("email", existing_type=sa.String(100), nullable=True)\n'
+            'op.execute("CREATE INDEX ix_users_email ON users (email)")'
+        )
+    )
+    sqlite = f"sqlite:///{tmp_path / 'app.db'}"
+    result = run_linter(
+        "--config", str(history.ini), str(path), DATABASE_URL=sqlite, MIGRATION_DATABASE_URL=sqlite
+    )
+    assert "not checked with squawk" not in result.stderr, result.stderr
+    assert "squawk:require-concurrent-index-creation" in result.stdout
 
 
 def test_without_squawk_the_other_rules_still_run_and_say_so(history: History) -> None:
