@@ -173,17 +173,39 @@ def test_a_migration_blocked_by_a_table_lock_gives_up_after_the_timeout(
     assert "nickname" in database_state(empty_database_url)[2]
 
 
+# Statements waiting for a lock on accounts, by backend.
+WAITING_FOR_ACCOUNTS = {
+    "postgresql": text(
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'accounts'::regclass"
+    ),
+    "mysql": text(
+        "SELECT count(*) FROM information_schema.processlist "
+        "WHERE db = DATABASE() AND state = 'Waiting for table metadata lock'"
+    ),
+}
+
+
 @contextmanager
 def table_busy_for(url: URL, seconds: float) -> Iterator[None]:
-    """A transaction that has read accounts, so ALTER TABLE must wait; it ends after
-    ``seconds``, or when the block does."""
+    """A transaction that has read accounts, so ALTER TABLE must wait; it ends
+    ``seconds`` after a statement starts waiting for it, or when the block does.
+
+    Counted from the wait, not from the start: a loaded machine may take longer than
+    ``seconds`` to reach the ALTER, which would then find the table free.
+    """
     engine = make_engine(url)
     ready, done = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with engine.connect() as blocker:
+        with engine.connect() as blocker, engine.connect() as watcher:
             blocker.execute(text("SELECT COUNT(*) FROM accounts"))
             ready.set()
+            deadline = time.monotonic() + 30
+            while not done.is_set() and time.monotonic() < deadline:
+                if watcher.execute(WAITING_FOR_ACCOUNTS[BACKEND]).scalar():
+                    break
+                watcher.rollback()
+                done.wait(0.05)
             done.wait(seconds)
             blocker.rollback()
 
